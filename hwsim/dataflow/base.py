@@ -1,0 +1,184 @@
+"""The contract between ``hwsim.evaluate`` and a dataflow model.
+
+A dataflow model is a module in ``hwsim/dataflow/`` with
+
+* ``PARAMETERS: dict[str, Param]`` -- what its templates must define;
+* ``cost(layers: LayerBatch, configs: ConfigBatch) -> CostArrays``.
+
+Everything is vectorized: layer fields are arrays of shape ``(1, L)`` over the
+*unique* layers of a network, config fields are arrays of shape ``(C, 1)`` over
+design points, and every per-layer result has shape ``(C, L)`` by broadcasting.
+A model never loops over layers or configs in Python.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from ..errors import MappingError
+from ..hardware.memory import MemoryLevel
+from ..hardware.technology import Technology
+from ..workload.layer import Layer
+
+INT_FIELDS = ("n", "g", "k", "c", "p", "q", "r", "s", "stride_h", "stride_w", "pad_h", "pad_w",
+              "dil_h", "dil_w", "h", "w", "bits", "macs", "vector_ops", "read_bytes", "write_bytes",
+              "input_elems", "weight_elems", "output_elems")
+
+
+@dataclass(frozen=True)
+class LayerBatch:
+    """Unique layers as ``(1, L)`` arrays.
+
+    ``k`` and ``c`` are *per group*: a layer is ``g`` independent convolutions of
+    ``k`` filters over ``c`` channels each, so MACs = n*g*k*c*p*q*r*s. ``h, w`` is
+    the unpadded input size. Vector (non-MAC) layers have ``is_mac == False`` and
+    are described by ``vector_ops``, ``read_bytes`` and ``write_bytes``.
+    """
+
+    names: tuple[str, ...]
+    ops: tuple[str, ...]
+    is_mac: np.ndarray
+    n: np.ndarray
+    g: np.ndarray
+    k: np.ndarray
+    c: np.ndarray
+    p: np.ndarray
+    q: np.ndarray
+    r: np.ndarray
+    s: np.ndarray
+    stride_h: np.ndarray
+    stride_w: np.ndarray
+    pad_h: np.ndarray
+    pad_w: np.ndarray
+    dil_h: np.ndarray
+    dil_w: np.ndarray
+    h: np.ndarray
+    w: np.ndarray
+    bits: np.ndarray
+    macs: np.ndarray
+    vector_ops: np.ndarray
+    read_bytes: np.ndarray
+    write_bytes: np.ndarray
+    input_elems: np.ndarray
+    weight_elems: np.ndarray
+    output_elems: np.ndarray
+
+    @classmethod
+    def from_layers(cls, layers: Sequence[Layer]) -> "LayerBatch":
+        def col(values):
+            return np.asarray(values, dtype=np.int64).reshape(1, -1)
+
+        get = {
+            "n": lambda l: l.n, "g": lambda l: l.groups, "k": lambda l: l.k_per_group,
+            "c": lambda l: l.c_per_group, "p": lambda l: l.p, "q": lambda l: l.q,
+            "r": lambda l: l.r, "s": lambda l: l.s, "stride_h": lambda l: l.stride[0],
+            "stride_w": lambda l: l.stride[1], "pad_h": lambda l: l.padding[0],
+            "pad_w": lambda l: l.padding[1], "dil_h": lambda l: l.dilation[0],
+            "dil_w": lambda l: l.dilation[1], "h": lambda l: l.in_size[0], "w": lambda l: l.in_size[1],
+            "bits": lambda l: l.bits, "macs": lambda l: l.macs, "vector_ops": lambda l: l.vector_ops,
+            "read_bytes": lambda l: l.read_bytes, "write_bytes": lambda l: l.write_bytes,
+            "input_elems": lambda l: l.input_elems, "weight_elems": lambda l: l.weight_elems,
+            "output_elems": lambda l: l.output_elems,
+        }
+        arrays = {name: col([fn(layer) for layer in layers]) for name, fn in get.items()}
+        return cls(names=tuple(l.name for l in layers), ops=tuple(l.op for l in layers),
+                   is_mac=np.asarray([l.is_mac for l in layers]).reshape(1, -1), **arrays)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    @property
+    def bytes_per_elem(self) -> np.ndarray:
+        return self.bits / 8.0
+
+    @property
+    def compulsory_bytes(self) -> np.ndarray:
+        """Each input, weight and output element crossing the chip boundary once."""
+        mac_bytes = (self.input_elems + self.weight_elems + self.output_elems) * self.bytes_per_elem
+        return np.where(self.is_mac, mac_bytes, self.read_bytes + self.write_bytes)
+
+    def select(self, mask: np.ndarray) -> "LayerBatch":
+        """The layers where ``mask`` (shape (L,)) is true."""
+        idx = np.flatnonzero(mask)
+        values = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            values[f.name] = tuple(value[i] for i in idx) if isinstance(value, tuple) else value[:, idx]
+        return LayerBatch(**values)
+
+
+@dataclass(frozen=True)
+class ConfigBatch:
+    """Design points of one template: numeric parameters as ``(C, 1)`` arrays,
+    string parameters (``options``) shared by the whole batch."""
+
+    params: Mapping[str, np.ndarray]
+    options: Mapping[str, str]
+    technology: Technology | None
+    size: int
+
+    def __getitem__(self, key: str):
+        if key in self.params:
+            return self.params[key]
+        return self.options[key]
+
+
+@dataclass(frozen=True)
+class CostArrays:
+    """What a dataflow model returns; every ``(C, L)`` array is per config x layer.
+
+    ``levels`` are innermost first (e.g. l1, l2, dram). ``energy_pj`` holds one
+    entry per level plus ``mac`` (and optionally ``noc`` and ``leakage``); the
+    layer's energy is their sum. ``bound`` indexes ``("compute",) + level names``.
+    """
+
+    levels: tuple[MemoryLevel, ...]
+    compute_cycles: np.ndarray
+    latency_cycles: np.ndarray
+    utilization: np.ndarray
+    accesses: Mapping[str, np.ndarray]
+    traffic_bytes: Mapping[str, np.ndarray]
+    energy_pj: Mapping[str, np.ndarray]
+    bound: np.ndarray
+    area_mm2: np.ndarray                 # (C,)
+    peak_macs_per_cycle: np.ndarray      # (C,)
+    clock_hz: np.ndarray                 # (C,)
+    extras: Mapping[str, np.ndarray] = field(default_factory=dict)   # model-specific (C, L) columns
+
+    @property
+    def level_names(self) -> tuple[str, ...]:
+        return tuple(level.name for level in self.levels)
+
+
+def bounded_latency(compute_cycles, traffic_bytes: Mapping[str, np.ndarray],
+                    levels: Sequence[MemoryLevel], fill_drain_cycles=0.0):
+    """Latency = max(compute, each level's traffic / bandwidth) + fill/drain.
+
+    Returns ``(latency_cycles, bound)`` where ``bound`` is 0 for compute and i+1
+    for ``levels[i]``. Assumes double buffering, so transfers overlap compute.
+    """
+    candidates = [np.asarray(compute_cycles, dtype=float)]
+    for level in levels:
+        candidates.append(np.asarray(traffic_bytes[level.name], dtype=float) / level.bw_bytes_per_cycle)
+    stacked = np.stack(np.broadcast_arrays(*candidates))
+    bound = np.argmax(stacked, axis=0)
+    return stacked.max(axis=0) + fill_drain_cycles, bound
+
+
+def check_costs(costs: CostArrays, model: str, layer_names: Sequence[str]) -> None:
+    """Reject a model result with NaN/inf or negative numbers, naming the layer."""
+    arrays = {"compute_cycles": costs.compute_cycles, "latency_cycles": costs.latency_cycles,
+              "utilization": costs.utilization}
+    arrays.update({f"energy_{k}_pj": v for k, v in costs.energy_pj.items()})
+    arrays.update({f"{k}_accesses": v for k, v in costs.accesses.items()})
+    for name, value in arrays.items():
+        value = np.asarray(value, dtype=float)
+        bad = ~np.isfinite(value) | (value < 0)
+        if bad.any():
+            _, col = np.argwhere(np.atleast_2d(bad))[0]
+            layer = layer_names[col] if np.ndim(value) == 2 and col < len(layer_names) else "?"
+            raise MappingError(f"model '{model}': layer '{layer}': field '{name}' = "
+                               f"{np.atleast_2d(value).flat[np.flatnonzero(bad)[0]]!r}: the layer cannot be mapped")

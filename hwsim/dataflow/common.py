@@ -1,0 +1,28 @@
+"""Math shared by the dataflow models: spatial folding and vector (non-MAC) layers."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..units import ceil_div
+from .base import LayerBatch
+
+__all__ = ["ceil_div", "fold", "vector_compute_cycles", "vector_traffic_bytes"]
+
+
+def fold(extent, units):
+    """How many passes an ``extent``-long loop takes on ``units`` parallel units,
+    and the fraction of units busy on average (edge effect of the last pass)."""
+    extent = np.asarray(extent)
+    passes = ceil_div(extent, units)
+    return passes, extent / (passes * np.asarray(units))
+
+
+def vector_compute_cycles(layers: LayerBatch, lanes):
+    """Cycles of a vector layer on ``lanes`` ALUs, one operation per lane per cycle."""
+    return ceil_div(layers.vector_ops, np.maximum(np.asarray(lanes, dtype=np.int64), 1)).astype(float)
+
+
+def vector_traffic_bytes(layers: LayerBatch):
+    """A vector layer streams its operands once: bytes read plus bytes written."""
+    return (layers.read_bytes + layers.write_bytes).astype(float)

@@ -1,0 +1,10 @@
+"""Workloads: layers as 7-D loop nests, networks as DAGs, the zoo and file loaders."""
+
+from .layer import (Layer, conv2d, conv_output_size, depthwise_conv2d, eltwise, global_avgpool,
+                    matmul, pool2d, vector_op)
+from .maestro import load_maestro_layers
+from .network import Network
+from . import zoo
+
+__all__ = ["Layer", "Network", "conv2d", "conv_output_size", "depthwise_conv2d", "eltwise",
+           "global_avgpool", "load_maestro_layers", "matmul", "pool2d", "vector_op", "zoo"]

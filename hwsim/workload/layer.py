@@ -1,0 +1,216 @@
+"""One DNN layer as a 7-D loop nest.
+
+Every MAC layer is a convolution: N (batch), K (output channels), C (input
+channels), P x Q (output rows x cols), R x S (filter rows x cols), plus stride,
+padding, dilation and groups. ``K`` and ``C`` are totals over all groups, so a
+grouped layer performs ``N * K * (C / groups) * P * Q * R * S`` MACs; depthwise is
+``groups == C == K``. A matmul ``(m x k) @ (k x n)`` is the degenerate conv with
+``P = m, Q = 1, C = k, K = n, R = S = 1``.
+
+Layers without MACs (pooling, element-wise ops) are *vector* layers: they carry
+explicit operation and byte counts, and keep ``K = C`` channels and ``P x Q``
+outputs only so that shape checks of a network still work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import WorkloadError
+
+MAC_OPS = frozenset({"conv2d", "depthwise_conv2d", "matmul"})
+VECTOR_OPS = frozenset({"maxpool", "avgpool", "add", "mul", "relu", "concat", "softmax", "vector"})
+
+
+def _pair(value, field: str, name: str) -> tuple[int, int]:
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise WorkloadError(f"layer '{name}': field '{field}' = {value!r}: expected an int or a pair (rows, cols)")
+        return int(value[0]), int(value[1])
+    return int(value), int(value)
+
+
+def _check_int(name: str, field: str, value, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise WorkloadError(f"layer '{name}': field '{field}' = {value!r}: expected an integer >= {minimum}")
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A layer of a network; construct it with :func:`conv2d`, :func:`matmul`, ..."""
+
+    name: str
+    op: str
+    n: int
+    k: int
+    c: int
+    p: int
+    q: int
+    r: int = 1
+    s: int = 1
+    groups: int = 1
+    stride: tuple[int, int] = (1, 1)
+    padding: tuple[int, int] = (0, 0)
+    dilation: tuple[int, int] = (1, 1)
+    in_size: tuple[int, int] = (1, 1)
+    bits: int = 8
+    vector_ops: int = 0
+    read_bytes: int = 0
+    write_bytes: int = 0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise WorkloadError(f"layer name {self.name!r}: expected a non-empty string")
+        if self.op not in MAC_OPS | VECTOR_OPS:
+            valid = ", ".join(sorted(MAC_OPS | VECTOR_OPS))
+            raise WorkloadError(f"layer '{self.name}': field 'op' = {self.op!r}: unknown op; valid: {valid}")
+        for field in ("n", "k", "c", "p", "q", "r", "s", "groups", "bits"):
+            _check_int(self.name, field, getattr(self, field), 1)
+        for field in ("vector_ops", "read_bytes", "write_bytes"):
+            _check_int(self.name, field, getattr(self, field), 0)
+        if self.c % self.groups or self.k % self.groups:
+            raise WorkloadError(
+                f"layer '{self.name}': field 'groups' = {self.groups}: in_channels ({self.c}) and "
+                f"out_channels ({self.k}) must both be divisible by groups"
+            )
+
+    # -- loop-nest views -------------------------------------------------------
+    @property
+    def is_mac(self) -> bool:
+        return self.op in MAC_OPS
+
+    @property
+    def c_per_group(self) -> int:
+        return self.c // self.groups
+
+    @property
+    def k_per_group(self) -> int:
+        return self.k // self.groups
+
+    @property
+    def macs(self) -> int:
+        if not self.is_mac:
+            return 0
+        return self.n * self.k * self.c_per_group * self.p * self.q * self.r * self.s
+
+    # -- tensor sizes (elements) ----------------------------------------------
+    @property
+    def input_elems(self) -> int:
+        return self.n * self.c * self.in_size[0] * self.in_size[1]
+
+    @property
+    def weight_elems(self) -> int:
+        return self.k * self.c_per_group * self.r * self.s if self.is_mac else 0
+
+    @property
+    def output_elems(self) -> int:
+        return self.n * self.k * self.p * self.q
+
+    @property
+    def bytes_per_elem(self) -> float:
+        return self.bits / 8
+
+    @property
+    def compulsory_bytes(self) -> float:
+        """Bytes that must cross the chip boundary at least once: each input, weight
+        and output element once (vector layers: their stated read and write bytes)."""
+        if not self.is_mac:
+            return float(self.read_bytes + self.write_bytes)
+        return (self.input_elems + self.weight_elems + self.output_elems) * self.bytes_per_elem
+
+    def shape_key(self) -> tuple:
+        """Everything a cost model sees; layers with equal keys are costed once."""
+        return (self.op, self.n, self.k, self.c, self.p, self.q, self.r, self.s, self.groups,
+                self.stride, self.padding, self.dilation, self.in_size, self.bits,
+                self.vector_ops, self.read_bytes, self.write_bytes)
+
+    def renamed(self, name: str) -> "Layer":
+        from dataclasses import replace
+        return replace(self, name=name)
+
+
+# -- constructors --------------------------------------------------------------
+
+def conv_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int = 1) -> int:
+    """Output extent of a convolution (floor convention, as PyTorch and ONNX use)."""
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def conv2d(name, in_channels, out_channels, in_size=(1, 1), kernel=(1, 1), stride=1, padding=0,
+           groups=1, batch=1, bits=8, dilation=1, op="conv2d") -> Layer:
+    """A 2-D convolution; ``in_size`` is the unpadded input (H, W)."""
+    h, w = _pair(in_size, "in_size", name)
+    r, s = _pair(kernel, "kernel", name)
+    sh, sw = _pair(stride, "stride", name)
+    ph, pw = _pair(padding, "padding", name)
+    dh, dw = _pair(dilation, "dilation", name)
+    for field, value in (("in_size", h), ("in_size", w), ("kernel", r), ("kernel", s),
+                         ("stride", sh), ("stride", sw), ("dilation", dh), ("dilation", dw)):
+        if value < 1:
+            raise WorkloadError(f"layer '{name}': field '{field}' = {value}: expected >= 1")
+    if ph < 0 or pw < 0:
+        raise WorkloadError(f"layer '{name}': field 'padding' = {padding!r}: expected >= 0")
+    if dh * (r - 1) + 1 > h + 2 * ph or dw * (s - 1) + 1 > w + 2 * pw:
+        raise WorkloadError(
+            f"layer '{name}': field 'kernel' = {(r, s)}: larger than the padded input "
+            f"{(h + 2 * ph, w + 2 * pw)}"
+        )
+    p = conv_output_size(h, r, sh, ph, dh)
+    q = conv_output_size(w, s, sw, pw, dw)
+    return Layer(name=name, op=op, n=batch, k=out_channels, c=in_channels, p=p, q=q, r=r, s=s,
+                 groups=groups, stride=(sh, sw), padding=(ph, pw), dilation=(dh, dw),
+                 in_size=(h, w), bits=bits)
+
+
+def depthwise_conv2d(name, channels, in_size=(1, 1), kernel=(3, 3), stride=1, padding=0,
+                     batch=1, bits=8, dilation=1) -> Layer:
+    """A depthwise convolution: one filter per channel (groups = channels)."""
+    return conv2d(name, channels, channels, in_size, kernel, stride, padding, groups=channels,
+                  batch=batch, bits=bits, dilation=dilation, op="depthwise_conv2d")
+
+
+def matmul(name, m, n, k, batch=1, bits=8) -> Layer:
+    """``(m x k) @ (k x n)``; ``batch`` independent products share the weights."""
+    for field, value in (("m", m), ("n", n), ("k", k)):
+        _check_int(name, field, value, 1)
+    return Layer(name=name, op="matmul", n=batch, k=n, c=k, p=m, q=1, in_size=(m, 1), bits=bits)
+
+
+def pool2d(name, channels, in_size, kernel, stride=None, padding=0, batch=1, bits=8, kind="max") -> Layer:
+    """Max or average pooling: one compare/add per window element."""
+    h, w = _pair(in_size, "in_size", name)
+    r, s = _pair(kernel, "kernel", name)
+    sh, sw = _pair(stride if stride is not None else kernel, "stride", name)
+    ph, pw = _pair(padding, "padding", name)
+    if r > h + 2 * ph or s > w + 2 * pw:
+        raise WorkloadError(f"layer '{name}': field 'kernel' = {(r, s)}: larger than the padded input {(h + 2 * ph, w + 2 * pw)}")
+    p, q = conv_output_size(h, r, sh, ph), conv_output_size(w, s, sw, pw)
+    if kind not in ("max", "avg"):
+        raise WorkloadError(f"layer '{name}': field 'kind' = {kind!r}: expected 'max' or 'avg'")
+    elem_bytes = bits / 8
+    return Layer(name=name, op=f"{kind}pool", n=batch, k=channels, c=channels, p=p, q=q, r=r, s=s,
+                 groups=channels, stride=(sh, sw), padding=(ph, pw), in_size=(h, w), bits=bits,
+                 vector_ops=batch * channels * p * q * r * s,
+                 read_bytes=int(batch * channels * h * w * elem_bytes),
+                 write_bytes=int(batch * channels * p * q * elem_bytes))
+
+
+def global_avgpool(name, channels, in_size, batch=1, bits=8) -> Layer:
+    h, w = _pair(in_size, "in_size", name)
+    return pool2d(name, channels, (h, w), (h, w), stride=1, batch=batch, bits=bits, kind="avg")
+
+
+def eltwise(name, channels, size, op="add", inputs=2, batch=1, bits=8) -> Layer:
+    """An element-wise op over ``inputs`` tensors of shape (batch, channels, *size)."""
+    h, w = _pair(size, "size", name)
+    elems = batch * channels * h * w
+    elem_bytes = bits / 8
+    return Layer(name=name, op=op, n=batch, k=channels, c=channels, p=h, q=w, groups=channels,
+                 in_size=(h, w), bits=bits, vector_ops=elems * max(inputs - 1, 1),
+                 read_bytes=int(elems * inputs * elem_bytes), write_bytes=int(elems * elem_bytes))
+
+
+def vector_op(name, ops, read_bytes, write_bytes, op="vector") -> Layer:
+    """Any op without MACs, given by its operation and byte counts."""
+    return Layer(name=name, op=op, n=1, k=1, c=1, p=1, q=1, vector_ops=ops,
+                 read_bytes=read_bytes, write_bytes=write_bytes)

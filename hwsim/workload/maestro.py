@@ -1,0 +1,64 @@
+"""Load MAESTRO layer tables (``layer,type,stride,K,C,R,S,Y,X,N``).
+
+MAESTRO's conventions, kept so the same file gives the same shapes as in MAESTRO:
+
+* ``Y, X`` are the input size *without* padding, and MAESTRO never pads: the
+  output is ``(Y - R) // stride + 1`` (so ResNet-50's 3x3 layers on 56x56 give
+  54x54, not 56x56 as in PyTorch);
+* ``type`` is ``CONV`` or ``DSCONV`` (depthwise: ``C`` channels, one filter each,
+  written ``K = 1``);
+* rows are a flat list, not a graph: the network is a chain without shape checks
+  (MAESTRO's ResNet-50 lists residual adds as 1x1 DSCONV layers).
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from ..errors import WorkloadError
+from .layer import conv2d, depthwise_conv2d
+from .network import Network
+
+MAESTRO_COLUMNS = ("layer", "type", "stride", "K", "C", "R", "S", "Y", "X", "N")
+
+
+def _int_field(path, row_no, row, field) -> int:
+    text = (row.get(field) or "").strip()
+    try:
+        value = int(text)
+    except ValueError:
+        raise WorkloadError(f"{path}: row {row_no}: field '{field}' = {text!r}: expected an integer") from None
+    if value < 1:
+        raise WorkloadError(f"{path}: row {row_no}: field '{field}' = {value}: expected >= 1")
+    return value
+
+
+def load_maestro_layers(path, bits: int = 8, name: str | None = None) -> Network:
+    """Read a MAESTRO layer CSV into a :class:`Network` (a chain, no shape checks)."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise WorkloadError(f"{path}: cannot read MAESTRO layer file: {exc.strerror}") from None
+    rows = list(csv.DictReader(text.splitlines()))
+    if not rows:
+        raise WorkloadError(f"{path}: no layers; expected a header {','.join(MAESTRO_COLUMNS)} and one row per layer")
+    missing = [c for c in MAESTRO_COLUMNS if c not in rows[0]]
+    if missing:
+        raise WorkloadError(f"{path}: field(s) {missing} missing from the header; expected {','.join(MAESTRO_COLUMNS)}")
+    layers = [_maestro_row(path, i + 2, row, bits) for i, row in enumerate(rows)]
+    return Network.sequential(name or path.stem.removesuffix("_layers"), layers, check_shapes=False)
+
+
+def _maestro_row(path, row_no, row, bits):
+    f = {field: _int_field(path, row_no, row, field) for field in MAESTRO_COLUMNS[2:]}
+    kind = row["type"].strip().upper()
+    name = row["layer"].strip()
+    common = dict(in_size=(f["Y"], f["X"]), kernel=(f["R"], f["S"]), stride=f["stride"],
+                  padding=0, batch=f["N"], bits=bits)
+    if kind == "CONV":
+        return conv2d(name, f["C"], f["K"], **common)
+    if kind == "DSCONV":
+        return depthwise_conv2d(name, f["C"], **common)
+    raise WorkloadError(f"{path}: row {row_no}: field 'type' = {kind!r}: expected CONV or DSCONV")
