@@ -53,11 +53,15 @@ def _find_template(name_or_path: str | os.PathLike) -> Path:
 
 def model_parameters(dataflow: str, where: str = "") -> Mapping[str, Param]:
     """The ``PARAMETERS`` a dataflow model declares. Models are looked up by name in
-    ``hwsim.dataflow`` (a plug-in lookup, so adding a model touches no other file)."""
+    ``hwsim.dataflow`` (a plug-in lookup, so adding a model touches no other file);
+    a dotted name (``mypkg.my_model``) names a model module outside hwsim."""
+    path = dataflow if "." in dataflow else f"hwsim.dataflow.{dataflow}"
     try:
-        module = importlib.import_module(f"hwsim.dataflow.{dataflow}")
+        module = importlib.import_module(path)
     except ModuleNotFoundError:
-        raise TemplateError(f"{where}: field 'dataflow' = {dataflow!r}: no model hwsim/dataflow/{dataflow}.py") from None
+        raise TemplateError(f"{where}: field 'dataflow' = {dataflow!r}: no model module {path}") from None
+    if not isinstance(getattr(module, "PARAMETERS", None), dict):
+        raise TemplateError(f"{where}: field 'dataflow' = {dataflow!r}: {path} declares no PARAMETERS dict")
     return module.PARAMETERS
 
 

@@ -21,14 +21,16 @@ class Param:
     minimum: float | None = 0.0     # numbers must be > minimum (>= if inclusive)
     inclusive: bool = False
     choices: tuple[str, ...] = ()   # strings must be one of these (empty: any)
+    names_technology: bool = False  # a string that must be a key of technologies.yaml
 
     def check(self, value, where: str, field: str):
         """Return ``value`` converted to this parameter's type, or raise TemplateError."""
         if self.kind is str:
             if not isinstance(value, str):
                 raise TemplateError(f"{where}: field '{field}' = {value!r}: expected a string")
-            if field == "technology" and value not in technology_names():
-                raise TemplateError(f"{where}: field 'technology' = {value!r}: valid: {technology_names()}")
+            if self.names_technology and value not in technology_names():
+                raise TemplateError(f"{where}: field '{field}' = {value!r}: unknown technology; "
+                                    f"valid: {technology_names()}")
             if self.choices and value not in self.choices:
                 raise TemplateError(f"{where}: field '{field}' = {value!r}: valid: {list(self.choices)}")
             return value
@@ -60,6 +62,6 @@ def _number(value, kind, where, field):
 
 # Parameters every ASIC template has.
 CLOCK_HZ = Param(float, "clock frequency, Hz")
-TECHNOLOGY = Param(str, "key into hwsim/hardware/technologies.yaml")
+TECHNOLOGY = Param(str, "key into hwsim/hardware/technologies.yaml", names_technology=True)
 AREA_MODEL = Param(str, "area model: default (hwsim) or maestro2020 (MAESTRO's 2020 closed form)",
                    choices=("default", "maestro2020"))

@@ -1,0 +1,60 @@
+"""The hwsim command: output, CSV, and one-line errors with a non-zero exit."""
+
+import shutil
+import subprocess
+
+import pandas as pd
+import pytest
+
+from hwsim.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_eval_prints_layers_and_totals(capsys, tmp_path):
+    csv = tmp_path / "out.csv"
+    code, out, err = run(capsys, "eval", "--network", "resnet50", "--template", "dla",
+                         "--set", "pes=1024", "--set", "noc_bw_bytes_per_cycle=64", "--csv", str(csv))
+    assert code == 0, err
+    for word in ("latency", "cycles", "ms", "energy", "uJ", "area", "mm2", "pes=1024"):
+        assert word in out
+    frame = pd.read_csv(csv)
+    assert len(frame) > 50 and {"layer", "latency_cycles", "energy_pj"} <= set(frame.columns)
+
+
+def test_templates_and_networks(capsys):
+    code, out, _ = run(capsys, "templates")
+    assert code == 0
+    for name in ("dla", "shi", "rs", "tpu", "eyeriss", "a100"):
+        assert name in out
+    assert "noc_bw_bytes_per_cycle" in out
+    code, out, _ = run(capsys, "networks")
+    assert code == 0
+    for name in ("alexnet", "vgg16", "resnet18", "resnet50", "mobilenet_v2", "unet"):
+        assert name in out
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["eval", "--network", "resnet51"], ["network", "resnet51"]),
+    (["eval", "--template", "dlaa"], ["template", "dlaa"]),
+    (["eval", "--set", "pes=-4"], ["pes", "-4"]),
+    (["eval", "--set", "pez=4"], ["pez"]),
+    (["eval", "--set", "pes"], ["--set", "pes"]),
+    (["eval", "--network", "missing_file.csv", "--template", "dla"], ["missing_file.csv"]),
+])
+def test_errors_are_one_line(capsys, argv, words):
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1 and err.startswith("hwsim: error:")
+    for word in words:
+        assert word in err
+
+
+@pytest.mark.skipif(shutil.which("hwsim") is None, reason="console script not installed")
+def test_console_script_has_no_traceback():
+    proc = subprocess.run(["hwsim", "eval", "--set", "l2_bytes=0"], capture_output=True, text=True)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and "l2_bytes" in proc.stderr

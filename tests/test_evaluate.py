@@ -1,0 +1,85 @@
+"""evaluate()/evaluate_many() plumbing, tested with the toy model (tests/toymodels/toy.py)
+so that failures here point at evaluate.py, not at a dataflow model."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import hwsim
+from hwsim.workload import conv2d, eltwise, matmul
+
+
+def small_net():
+    a = conv2d("a", 3, 16, in_size=(8, 8), kernel=3, padding=1)
+    b = conv2d("b", 16, 16, in_size=(8, 8), kernel=3, padding=1)
+    c = conv2d("c", 16, 16, in_size=(8, 8), kernel=3, padding=1)   # same shape as b
+    add = eltwise("add", 16, (8, 8))
+    return hwsim.Network("small", [a, b, c, add], [("a", "b"), ("b", "c"), ("c", "add"), ("a", "add")])
+
+
+def test_single_layer_matches_hand_computation(toy_template):
+    acc = hwsim.load_template(toy_template)
+    layer = matmul("mm", m=32, n=32, k=32)
+    rep = hwsim.evaluate(layer, acc)
+    row = rep.layers.iloc[0]
+    macs = 32 ** 3
+    assert row["macs"] == macs
+    assert row["compute_cycles"] == macs / 16                      # 16 PEs, 1 MAC/PE/cycle
+    assert row["latency_cycles"] == macs / 16 and row["bound"] == "compute"
+    assert rep.total.latency_s == pytest.approx(row["latency_cycles"] / 1e9)
+    assert rep.total.macs == macs
+    # 64 PEs: compute 512 cycles, but 3 byte-accesses per MAC at 64 B/cycle take 1536
+    row = hwsim.evaluate(layer, acc.with_params(pes=64)).layers.iloc[0]
+    assert row["latency_cycles"] == pytest.approx(3 * macs / 64) and row["bound"] == "buf"
+
+
+def test_columns_and_totals(toy_template):
+    rep = hwsim.evaluate(small_net(), hwsim.load_template(toy_template))
+    for col in ("layer", "op", "macs", "latency_cycles", "compute_cycles", "utilization", "energy_pj",
+                "energy_buf_pj", "energy_dram_pj", "energy_mac_pj", "buf_accesses", "dram_accesses", "bound"):
+        assert col in rep.layers.columns
+    assert list(rep.layers["layer"]) == ["a", "b", "c", "add"]
+    parts = rep.layers[["energy_mac_pj", "energy_buf_pj", "energy_dram_pj"]].sum(axis=1)
+    np.testing.assert_allclose(rep.layers["energy_pj"], parts)
+    assert rep.total.energy_pj == pytest.approx(rep.layers["energy_pj"].sum())
+    assert rep.total.latency_cycles == pytest.approx(rep.layers["latency_cycles"].sum())
+    assert 0 < rep.total.utilization <= 1
+
+
+def test_identical_layers_costed_once(toy_template, monkeypatch):
+    from toymodels import toy as toy_dataflow
+    seen = []
+    original = toy_dataflow.cost
+    monkeypatch.setattr(toy_dataflow, "cost", lambda layers, cfg: seen.append(len(layers)) or original(layers, cfg))
+    rep = hwsim.evaluate(small_net(), hwsim.load_template(toy_template))
+    assert seen == [3]          # a, b (== c), add
+    b, c = rep.layers.iloc[1], rep.layers.iloc[2]
+    assert b["latency_cycles"] == c["latency_cycles"] and b["energy_pj"] == c["energy_pj"]
+
+
+def test_evaluate_many_equals_evaluate_one_by_one(toy_template):
+    base = hwsim.load_template(toy_template)
+    accs = [base.with_params(pes=p, dram_bw_bytes_per_cycle=bw) for p in (4, 16, 64) for bw in (2, 32)]
+    frame = hwsim.evaluate_many(small_net(), accs)
+    assert len(frame) == len(accs) * 4
+    for i, acc in enumerate(accs):
+        one = hwsim.evaluate(small_net(), acc).layers
+        got = frame[frame["config"] == i].drop(columns=["config", "template"]).reset_index(drop=True)
+        pd.testing.assert_frame_equal(got, one)
+
+
+def test_deterministic(toy_template):
+    acc = hwsim.load_template(toy_template)
+    a = hwsim.evaluate(small_net(), acc).layers
+    b = hwsim.evaluate(small_net(), acc).layers
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_empty_accelerator_list_is_an_error():
+    with pytest.raises(hwsim.HwsimError, match="accelerators"):
+        hwsim.evaluate_many(small_net(), [])
+
+
+def test_bad_workload_type(toy_template):
+    with pytest.raises(hwsim.HwsimError, match="workload"):
+        hwsim.evaluate("resnet50", hwsim.load_template(toy_template))

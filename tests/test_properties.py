@@ -1,0 +1,95 @@
+"""Properties every template must satisfy, checked with hypothesis on random layers.
+
+* more PEs (rows, cols, ...) never increase compute cycles;
+* energy >= MACs x MAC energy;
+* latency >= max(compute cycles, each level's traffic / its bandwidth);
+* bytes moved at the outermost level >= compulsory traffic (each tensor once);
+* utilization in (0, 1];
+* the same inputs give identical outputs.
+"""
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import hwsim
+from hwsim.dataflow import get_model
+from hwsim.dataflow.base import LayerBatch
+from hwsim.evaluate import _group_configs
+from hwsim.workload import conv2d, depthwise_conv2d, matmul, pool2d
+
+SIZE_PARAMS = ("pes", "rows", "cols", "pe_rows", "pe_cols", "sms")
+TEMPLATES = hwsim.template_names()
+
+
+@st.composite
+def layers(draw):
+    kind = draw(st.sampled_from(["conv", "conv", "depthwise", "matmul", "pool"]))
+    bits = draw(st.sampled_from([8, 16]))
+    batch = draw(st.integers(1, 2))
+    if kind == "matmul":
+        return matmul("mm", draw(st.integers(1, 256)), draw(st.integers(1, 256)), draw(st.integers(1, 256)),
+                      batch=batch, bits=bits)
+    h = draw(st.integers(1, 40))
+    r = draw(st.integers(1, min(h + 2, 7)))
+    pad = draw(st.integers(max(0, (r - h + 1) // 2), 2))
+    stride = draw(st.integers(1, 3))
+    c = draw(st.integers(1, 48))
+    if kind == "depthwise":
+        return depthwise_conv2d("dw", c, (h, h), kernel=r, stride=stride, padding=pad, batch=batch, bits=bits)
+    if kind == "pool":
+        return pool2d("pool", c, (h, h), kernel=min(r, h), stride=stride, batch=batch, bits=bits)
+    groups = draw(st.sampled_from([g for g in (1, 2, 4) if c % g == 0]))
+    k = groups * draw(st.integers(1, 32))
+    return conv2d("conv", c, k, (h, h), kernel=r, stride=stride, padding=pad, groups=groups, batch=batch, bits=bits)
+
+
+def costs_of(layer, accelerators):
+    batch = LayerBatch.from_layers([layer])
+    (indices, configs), = list(_group_configs(accelerators))
+    return batch, configs, get_model(accelerators[0].dataflow).cost(batch, configs)
+
+
+def scaled_variants(acc):
+    """The template's default and versions with each size parameter doubled."""
+    variants = [acc]
+    for key in SIZE_PARAMS:
+        if key in acc.params and isinstance(acc.params[key], int) and acc.params[key] > 0:
+            variants.append(acc.with_params(**{key: acc.params[key] * 2}))
+    return variants
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(layer=layers())
+def test_model_properties(template, layer):
+    acc = hwsim.load_template(template)
+    batch, configs, costs = costs_of(layer, [acc])
+    latency = costs.latency_cycles
+    assert np.all(np.isfinite(latency)) and np.all(latency > 0)
+    assert np.all(latency >= costs.compute_cycles * (1 - 1e-12))
+    for level in costs.levels:
+        bound = costs.traffic_bytes[level.name] / level.bw_bytes_per_cycle
+        assert np.all(latency >= bound * (1 - 1e-9)), level.name
+    outer = costs.levels[-1].name
+    assert np.all(costs.traffic_bytes[outer] >= batch.compulsory_bytes * (1 - 1e-9))
+    assert np.all(costs.utilization > 0) and np.all(costs.utilization <= 1 + 1e-9)
+    energy = sum(costs.energy_pj.values())
+    if configs.technology is not None:
+        assert np.all(energy >= batch.macs * configs.technology.mac_pj(batch.bits) * (1 - 1e-12))
+    assert np.all(energy > 0)
+    again = costs_of(layer, [acc])[2]
+    np.testing.assert_array_equal(again.latency_cycles, latency)
+    np.testing.assert_array_equal(sum(again.energy_pj.values()), energy)
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(layer=layers())
+def test_more_pes_never_increase_compute_cycles(template, layer):
+    variants = scaled_variants(hwsim.load_template(template))
+    if len(variants) == 1:
+        pytest.skip(f"{template} has no size parameter")
+    cycles = costs_of(layer, variants)[2].compute_cycles[:, 0]
+    assert np.all(cycles[1:] <= cycles[0] * (1 + 1e-12)), dict(zip(["base", *SIZE_PARAMS], cycles))
