@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..errors import WorkloadError
 
 MAC_OPS = frozenset({"conv2d", "depthwise_conv2d", "matmul"})
@@ -23,15 +25,15 @@ VECTOR_OPS = frozenset({"maxpool", "avgpool", "add", "mul", "relu", "concat", "s
 
 
 def _pair(value, field: str, name: str) -> tuple[int, int]:
-    if isinstance(value, (tuple, list)):
-        if len(value) != 2:
-            raise WorkloadError(f"layer '{name}': field '{field}' = {value!r}: expected an int or a pair (rows, cols)")
-        return int(value[0]), int(value[1])
-    return int(value), int(value)
+    """An int or a (rows, cols) pair of ints; anything else is an error, never truncated."""
+    pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    if len(pair) != 2 or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) for v in pair):
+        raise WorkloadError(f"layer '{name}': field '{field}' = {value!r}: expected an int or a pair (rows, cols) of ints")
+    return int(pair[0]), int(pair[1])
 
 
 def _check_int(name: str, field: str, value, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise WorkloadError(f"layer '{name}': field '{field}' = {value!r}: expected an integer >= {minimum}")
 
 
@@ -68,6 +70,8 @@ class Layer:
             _check_int(self.name, field, getattr(self, field), 1)
         for field in ("vector_ops", "read_bytes", "write_bytes"):
             _check_int(self.name, field, getattr(self, field), 0)
+        for field in ("n", "k", "c", "p", "q", "r", "s", "groups", "bits", "vector_ops", "read_bytes", "write_bytes"):
+            object.__setattr__(self, field, int(getattr(self, field)))  # numpy ints become plain ints
         if self.c % self.groups or self.k % self.groups:
             raise WorkloadError(
                 f"layer '{self.name}': field 'groups' = {self.groups}: in_channels ({self.c}) and "

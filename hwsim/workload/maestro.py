@@ -48,7 +48,20 @@ def load_maestro_layers(path, bits: int = 8, name: str | None = None) -> Network
     if missing:
         raise WorkloadError(f"{path}: field(s) {missing} missing from the header; expected {','.join(MAESTRO_COLUMNS)}")
     layers = [_maestro_row(path, i + 2, row, bits) for i, row in enumerate(rows)]
+    layers = _unique_names(layers)
     return Network.sequential(name or path.stem.removesuffix("_layers"), layers, check_shapes=False)
+
+
+def _unique_names(layers):
+    """MAESTRO's own files repeat names (Resnet50: CONV3_1_Residual, MobileNetV2:
+    Bottleneck5_2_3); keep every row, suffixing a repeat with '#<occurrence>'."""
+    seen: dict[str, int] = {}
+    out = []
+    for layer in layers:
+        count = seen.get(layer.name, 0) + 1
+        seen[layer.name] = count
+        out.append(layer if count == 1 else layer.renamed(f"{layer.name}#{count}"))
+    return out
 
 
 def _maestro_row(path, row_no, row, bits):
