@@ -3,8 +3,9 @@
 from .layer import (Layer, conv2d, conv_output_size, depthwise_conv2d, eltwise, global_avgpool,
                     matmul, pool2d, vector_op)
 from .maestro import load_maestro_layers
+from .scalesim import load_scalesim_topology
 from .network import Network
 from . import zoo
 
 __all__ = ["Layer", "Network", "conv2d", "conv_output_size", "depthwise_conv2d", "eltwise",
-           "global_avgpool", "load_maestro_layers", "matmul", "pool2d", "vector_op", "zoo"]
+           "global_avgpool", "load_maestro_layers", "load_scalesim_topology", "matmul", "pool2d", "vector_op", "zoo"]

@@ -19,3 +19,8 @@ def reference() -> Path:
             pytest.fail(f"reference data not found at {REFERENCE}")
         pytest.skip(f"reference data not found at {REFERENCE}")
     return REFERENCE
+
+
+@pytest.fixture(autouse=True)
+def _needs_reference(reference):
+    """Every validation test needs the reference data (see the module docstring)."""
