@@ -20,6 +20,7 @@ class Param:
     doc: str
     minimum: float | None = 0.0     # numbers must be > minimum (>= if inclusive)
     inclusive: bool = False
+    maximum: float | None = None    # numbers must be <= maximum
     choices: tuple[str, ...] = ()   # strings must be one of these (empty: any)
     names_technology: bool = False  # a string that must be a key of technologies.yaml
 
@@ -40,6 +41,8 @@ class Param:
             if not low_ok:
                 op = ">=" if self.inclusive else ">"
                 raise TemplateError(f"{where}: field '{field}' = {value!r}: expected {op} {self.minimum:g}")
+        if self.maximum is not None and value > self.maximum:
+            raise TemplateError(f"{where}: field '{field}' = {value!r}: expected <= {self.maximum:g}")
         return value
 
 

@@ -1,0 +1,311 @@
+"""Output-stationary model (ShiDianNao-like, template ``shi``).
+
+The mechanism (Du et al., "ShiDianNao", ISCA 2015; MAESTRO's YX-P dataflow,
+shared/reference/maestro/Resnet50_yxp_os.m):
+
+* **Spatial unrolling.** The PE array is a ``rows x cols`` grid of output pixels:
+  output rows (P) on the array rows, output columns (Q) on the array columns. Each
+  PE owns one output and accumulates it in place over C x R x S (and over the
+  output channels of a block of ``k1`` channels it keeps as ``k1`` partial sums).
+  Matmul layers (``op == "matmul"``) have a 1-column output plane, so their output
+  plane is M x N (rows x output channels), as ShiDianNao maps the output neurons of
+  classifier layers across its PEs; depthwise layers are ``g`` independent
+  single-channel convolutions mapped one after another.
+* **Array shape.** The logical shape is chosen per layer among
+  ``cols`` in {1, 2, 4, ..., 4096}, ``rows = pes // cols`` (MAESTRO's YX-P mapping
+  files likewise choose a cluster size per layer); hwsim takes the shape with the
+  fewest compute cycles (first on ties). A shape available with ``pes`` PEs is
+  available, with at least as many rows, with more PEs, so more PEs never increase
+  compute cycles.
+* **Compute cycles** = ``n*g * ceil(Y/rows) * ceil(X/cols) * K_t * C * R * S`` (edge
+  effects by ``ceil``): one MAC per PE per cycle. Few output pixels (ResNet-50's
+  7x7 CONV5 layers on 256 PEs: 49 busy PEs) means low utilization: the known
+  weakness of output-stationary arrays for late layers.
+* **Reuse inside the array (L2 -> PEs over the NoC).** Weights are broadcast: one
+  word per cycle reaches every PE (matmul: one word per PE column). Inputs enter
+  at the array edge and shift between neighbouring PEs (FIFO-H/FIFO-V in
+  ShiDianNao), so a spatial tile reads each element of its input window once per
+  channel and per block of ``k1`` output channels: ``win_y * win_x`` words, not
+  ``rows*cols*R*S``. Each output is written once.
+* **L1 (per PE)** holds ``k1`` partial sums plus ``IN_FIFO_WORDS`` input words; ``k1``
+  is the largest that fits ``l1_bytes`` (at most K). Accesses: each MAC reads and
+  writes its partial sum and reads its input operand (3 per MAC); each input word
+  that arrives in a PE is written once and used for ``k1`` MACs.
+* **L2 -> DRAM tiling** (a small vectorized search). L2 holds one tile: an input
+  band of the rows feeding ``yb`` output rows over ``cb`` channels, the weights of
+  ``kb`` filters over those channels, and the ``kb x yb x Q`` outputs (which stay in
+  L2 until complete: the channel loop is innermost, so no partial sum leaves the
+  chip). Two loop orders: filter blocks outer (inputs re-read per filter block) or
+  row bands outer (weights re-read per band). A block stays resident, and is not
+  re-read, when the loop around it has a single iteration. The tile with the least
+  DRAM traffic that fits ``l2_bytes`` wins; if none fits, MappingError.
+* **Latency** = max(compute, each level's bytes / bandwidth) + fill/drain, with
+  fill/drain = ``rows + cols`` cycles per layer (shifting in the first window and
+  draining the last outputs). **Energy** = accesses x per-access energy of the
+  technology tables (SRAM energy by capacity), NoC words (L2 -> PE deliveries and
+  inter-PE shifts) x NoC energy, leakage x time. **Area** from hwsim.hardware.area;
+  for ``area_model: maestro2020`` a PE is one MAC lane (``MAESTRO_VECTOR_WIDTH = 1``:
+  a ShiDianNao PE has one multiplier and one adder) and MAESTRO's NoC bandwidth,
+  in elements, is taken as ``noc_bw_bytes_per_cycle`` (1-byte elements, as
+  ``load_maestro_layers`` defaults to 8-bit layers).
+
+Vector (non-MAC) layers run on the PEs as ``pes`` ALU lanes and stream their
+bytes through L2 once (``common.vector_*``); each operation is charged one MAC's
+energy (an upper bound: an add or compare costs less than a multiply-add).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import MappingError
+from ..hardware.area import default_area_mm2, maestro2020_area_um2
+from ..hardware.memory import MemoryLevel
+from ..hardware.params import AREA_MODEL, CLOCK_HZ, TECHNOLOGY, Param
+from ..units import um2_to_mm2
+from .base import ConfigBatch, CostArrays, LayerBatch, bounded_latency
+from .common import ceil_div, vector_compute_cycles, vector_traffic_bytes
+
+PARAMETERS: dict[str, Param] = {
+    "pes": Param(int, "number of processing elements (one MAC each)"),
+    "noc_bw_bytes_per_cycle": Param(float, "L2 -> PE array bandwidth, bytes/cycle"),
+    "l1_bytes": Param(int, "per-PE storage (partial sums and input FIFO), bytes"),
+    "l2_bytes": Param(int, "global buffer (inputs, weights, outputs), bytes"),
+    "dram_bw_bytes_per_cycle": Param(float, "DRAM bandwidth, bytes/cycle"),
+    "clock_hz": CLOCK_HZ,
+    "technology": TECHNOLOGY,
+    "area_model": AREA_MODEL,
+}
+
+# Candidate array widths (columns); rows = pes // cols. Powers of two up to 4096
+# PEs wide cover every array hwsim's sweeps use.
+ARRAY_COLS = 2 ** np.arange(13)
+# Input words a PE keeps besides its partial sums: one in FIFO-H, one in FIFO-V
+# (ShiDianNao's neighbour-to-neighbour input shifting). An hwsim assumption: the
+# minimum storage for shifting in both directions.
+IN_FIFO_WORDS = 2
+# Bytes/cycle a PE can receive from its neighbours (two 32-bit ports); never the
+# bound for <= 32-bit layers since a PE consumes at most one input word per MAC.
+L1_PORT_BYTES_PER_CYCLE = 8.0
+# Tiling candidates: band rows P/2^i, filter blocks K/4^j, channel blocks C/4^j
+# (plus 1), and two loop orders.
+_BAND_SPLITS = 2 ** np.arange(9)
+_BLOCK_SPLITS = 4 ** np.arange(7)
+# The maestro2020 area model's MAC lanes per PE (see module docstring).
+MAESTRO_VECTOR_WIDTH = 1
+
+
+# -- spatial mapping -----------------------------------------------------------
+
+def output_plane(layers: LayerBatch):
+    """(Y, X, K_temporal): the output plane unrolled on the array and the output
+    channels iterated in time. Matmul: M x N plane, no temporal channel loop."""
+    is_mm = np.asarray([op == "matmul" for op in layers.ops]).reshape(1, -1)
+    return layers.p, np.where(is_mm, layers.k, layers.q), np.where(is_mm, 1, layers.k), is_mm
+
+
+def choose_array_shape(plane_y, plane_x, pes):
+    """Per (config, layer): the ``rows x cols`` shape (cols in ARRAY_COLS, rows =
+    pes // cols) with the fewest spatial tiles; returns (rows, cols, tiles)."""
+    cols = ARRAY_COLS.reshape(-1, 1, 1)                       # (S, 1, 1)
+    rows = np.asarray(pes).reshape(1, -1, 1) // cols          # (S, C, 1)
+    valid = rows >= 1
+    safe_rows = np.maximum(rows, 1)
+    tiles = ceil_div(plane_y, safe_rows) * ceil_div(plane_x, cols)          # (S, C, L)
+    tiles = np.where(valid, tiles, np.iinfo(np.int64).max)
+    best = np.argmin(tiles, axis=0)[None]                     # first minimum: deterministic
+    pick = lambda a: np.take_along_axis(np.broadcast_to(a, tiles.shape), best, axis=0)[0]
+    return pick(safe_rows), pick(cols), pick(tiles)
+
+
+def window(extent_out, stride, kernel, dilation, padded_in):
+    """Input extent feeding ``extent_out`` adjacent outputs: overlapping windows
+    share rows; when the stride skips past the window, the gaps are not read."""
+    span = dilation * (kernel - 1) + 1
+    return np.minimum(padded_in, (extent_out - 1) * np.minimum(stride, span) + span)
+
+
+# -- L2 -> DRAM tiling -----------------------------------------------------------
+
+def _candidates(extent, splits):
+    """(S, L) block sizes ceil(extent / split), plus 1."""
+    sizes = ceil_div(extent, splits.reshape(-1, 1))
+    return np.concatenate([sizes, np.ones_like(extent)], axis=0)
+
+
+def dram_tiling(layers: LayerBatch):
+    """All L2 tiles: (required bytes, DRAM words) per candidate, shape (T, L).
+
+    See the module docstring for the tile and the two loop orders. Inputs are
+    read at least once whole (the DMA streams whole rows), so DRAM traffic is never
+    below the compulsory traffic.
+    """
+    n, g, k, c, p, q = layers.n, layers.g, layers.k, layers.c, layers.p, layers.q
+    r, s, w, h = layers.r, layers.s, layers.w, layers.h
+    yb = _candidates(p, _BAND_SPLITS)[:, None, None, :]        # (Y, 1, 1, L)
+    kb = _candidates(k, _BLOCK_SPLITS)[None, :, None, :]       # (1, K, 1, L)
+    cb = _candidates(c, _BLOCK_SPLITS)[None, None, :, :]       # (1, 1, C, L)
+    hb = window(yb, layers.stride_h, r, layers.dil_h, h)       # input rows of a band
+    tile_words = cb * hb * w + kb * cb * r * s + kb * yb * q
+    n_y, n_k, n_c = ceil_div(p, yb), ceil_div(k, kb), ceil_div(c, cb)
+    input_pass = np.maximum(n_y * hb, h) * w * c               # one pass over all bands
+    weights, outputs = k * c * r * s, k * p * q
+    resident_w = (n_k == 1) & (n_c == 1)                       # all weights stay in L2
+
+    def total(in_reps, w_reps_per_image):
+        w_reps = np.where(resident_w, 1, n * w_reps_per_image)
+        return g * (n * (in_reps * input_pass + outputs) + w_reps * weights)
+
+    k_outer = total(n_k, np.where(n_c == 1, 1, n_y))
+    y_outer = total(np.where(n_c == 1, 1, n_k), n_y)
+    req_bytes = np.ceil(tile_words * layers.bytes_per_elem)
+    shape = np.broadcast_shapes(k_outer.shape, req_bytes.shape)
+    flat = lambda a: np.broadcast_to(a, shape).reshape(-1, shape[-1])
+    req = flat(req_bytes)
+    return np.concatenate([req, req]), np.concatenate([flat(k_outer), flat(y_outer)]).astype(float)
+
+
+def best_fitting(req_bytes, dram_words, capacity_bytes):
+    """Per (config, layer): the least DRAM traffic among tiles with req <= capacity,
+    NaN where none fits. Vectorized: per layer, sort tiles by size, keep the running
+    minimum of traffic, and look capacities up with one searchsorted over all layers
+    (layer l's keys are offset by l * 2^45 so the rows never interleave)."""
+    t, n_layers = req_bytes.shape
+    order = np.argsort(req_bytes, axis=0, kind="stable")
+    req_sorted = np.take_along_axis(req_bytes, order, axis=0).astype(np.int64)
+    best_so_far = np.minimum.accumulate(np.take_along_axis(dram_words, order, axis=0), axis=0)
+    limit = np.int64(2) ** 45 - 1
+    offset = np.arange(n_layers, dtype=np.int64) * (limit + 1)
+    keys = (np.minimum(req_sorted, limit) + offset).T.ravel()
+    cap = np.minimum(np.floor(np.asarray(capacity_bytes, dtype=float)), float(limit)).astype(np.int64)
+    count = np.searchsorted(keys, cap + offset[None, :], side="right") - np.arange(n_layers) * t
+    fits = count > 0
+    picked = best_so_far[np.maximum(count - 1, 0), np.arange(n_layers)[None, :]]
+    return np.where(fits, picked, np.nan)
+
+
+# -- errors ---------------------------------------------------------------------
+
+def _raise_unmappable(layers, bad, field, value, need):
+    _, col = np.argwhere(bad)[0]
+    raise MappingError(f"layer '{layers.names[col]}': field '{field}' = {np.asarray(value).flat[0].item()!r}: "
+                       f"too small; {need[col] if np.ndim(need) else need}")
+
+
+# -- the model -------------------------------------------------------------------
+
+def cost(layers: LayerBatch, configs: ConfigBatch) -> CostArrays:
+    """Output-stationary cost of every layer on every config (see module docstring)."""
+    tech = configs.technology
+    pes = np.asarray(configs["pes"], dtype=np.int64)                      # (C, 1)
+    clock = np.asarray(configs["clock_hz"], dtype=float)
+    l1_bytes = np.asarray(configs["l1_bytes"], dtype=np.int64)
+    l2_bytes = np.asarray(configs["l2_bytes"], dtype=np.int64)
+    noc_bw = np.asarray(configs["noc_bw_bytes_per_cycle"], dtype=float)
+    dram_bw = np.asarray(configs["dram_bw_bytes_per_cycle"], dtype=float)
+    bits, bpe, is_mac = layers.bits, layers.bytes_per_elem, layers.is_mac
+    macs = layers.macs.astype(float)
+
+    # Spatial mapping and compute.
+    plane_y, plane_x, k_t, is_mm = output_plane(layers)
+    rows, cols, tiles = choose_array_shape(plane_y, plane_x, pes)          # (C, L)
+    per_tile = layers.n * layers.g * k_t * layers.c * layers.r * layers.s
+    mac_cycles = (tiles * per_tile).astype(float)
+    rows_used, cols_used = np.minimum(rows, plane_y), np.minimum(cols, plane_x)
+
+    # L1: k1 partial sums per PE besides the input FIFO words.
+    k1_max = np.floor(l1_bytes / bpe).astype(np.int64) - IN_FIFO_WORDS
+    bad = is_mac & (k1_max < 1)
+    if bad.any():
+        need = [f"a PE needs {1 + IN_FIFO_WORDS} words of {b} bits (one partial sum and its input FIFO) = "
+                f"{(1 + IN_FIFO_WORDS) * b / 8:g} bytes" for b in layers.bits[0]]
+        _raise_unmappable(layers, bad, "l1_bytes", l1_bytes[np.argwhere(bad)[0][0]], need)
+    k1 = np.clip(np.minimum(k1_max, k_t), 1, None)
+
+    # L2 -> PE array (NoC) words, per the reuse described in the module docstring.
+    padded_h, padded_w = layers.h + 2 * layers.pad_h, layers.w + 2 * layers.pad_w
+    win_y = window(rows_used, layers.stride_h, layers.r, layers.dil_h, padded_h)
+    win_x = np.where(is_mm, 1, window(cols_used, layers.stride_w, layers.s, layers.dil_w, padded_w))
+    ng = layers.n * layers.g
+    input_words = ng * tiles * ceil_div(k_t, k1) * layers.c * win_y * win_x
+    weight_words = ng * tiles * k_t * layers.c * layers.r * layers.s * np.where(is_mm, cols_used, 1)
+    output_words = layers.output_elems
+    noc_words = (input_words + weight_words + output_words).astype(float)
+    arrivals = macs / k1                                   # input words written into PEs
+    shift_words = np.where(is_mm, 0.0, np.maximum(arrivals - input_words, 0.0))
+
+    # L2 -> DRAM tiling.
+    req, dram_candidates = dram_tiling(layers)
+    dram_words = best_fitting(req, dram_candidates, l2_bytes)
+    bad = is_mac & np.isnan(dram_words)
+    if bad.any():
+        need = [f"the smallest tile (one output row, one channel, one filter) needs {int(m)} bytes"
+                for m in req.min(axis=0)]
+        _raise_unmappable(layers, bad, "l2_bytes", l2_bytes[np.argwhere(bad)[0][0]], need)
+    dram_words = np.nan_to_num(dram_words)
+
+    # Vector layers: ALU lanes, operands streamed once through L2 from DRAM.
+    vec_bytes = vector_traffic_bytes(layers)
+    compute = np.where(is_mac, mac_cycles, vector_compute_cycles(layers, pes))
+    traffic = {
+        "l1": np.where(is_mac, arrivals * bpe, 0.0),
+        "l2": np.where(is_mac, noc_words * bpe, vec_bytes),
+        "dram": np.where(is_mac, dram_words * bpe, vec_bytes),
+    }
+    accesses = {
+        "l1": np.where(is_mac, 3.0 * macs + arrivals, 0.0),
+        "l2": np.where(is_mac, noc_words + dram_words, vec_bytes / bpe),
+        "dram": np.where(is_mac, dram_words, vec_bytes / bpe),
+    }
+    levels = (
+        MemoryLevel("l1", l1_bytes, pes * L1_PORT_BYTES_PER_CYCLE, tech.sram_pj_per_access(l1_bytes, 16), pes),
+        MemoryLevel("l2", l2_bytes, noc_bw, tech.sram_pj_per_access(l2_bytes, 16)),
+        MemoryLevel("dram", np.full_like(clock, np.inf), dram_bw, tech.dram_pj_per_access(16)),
+    )
+    fill_drain = np.where(is_mac, (rows_used + cols_used).astype(float), 0.0)
+    latency, bound = bounded_latency(compute, traffic, levels, fill_drain)
+
+    area = _area_mm2(configs, tech)
+    energy = {
+        "mac": np.where(is_mac, macs, layers.vector_ops) * tech.mac_pj(bits),
+        "l1": accesses["l1"] * tech.sram_pj_per_access(l1_bytes, bits),
+        "l2": accesses["l2"] * tech.sram_pj_per_access(l2_bytes, bits),
+        "dram": accesses["dram"] * tech.dram_pj_per_access(bits),
+        "noc": np.where(is_mac, noc_words + shift_words, 0.0) * tech.noc_pj_per_access(bits),
+        "leakage": tech.leakage_pj(area[:, None], latency / clock),
+    }
+    useful = np.where(is_mac, macs, layers.vector_ops)
+    utilization = useful / (pes * latency)
+    shape = latency.shape
+    full = lambda a: np.broadcast_to(np.asarray(a, dtype=float), shape)
+    return CostArrays(
+        levels=levels,
+        compute_cycles=full(compute),
+        latency_cycles=latency,
+        utilization=utilization,
+        accesses={k: full(v) for k, v in accesses.items()},
+        traffic_bytes={k: full(v) for k, v in traffic.items()},
+        energy_pj={k: full(v) for k, v in energy.items()},
+        bound=bound,
+        area_mm2=area,
+        peak_macs_per_cycle=pes.reshape(-1).astype(float),
+        clock_hz=clock.reshape(-1),
+        extras={
+            "array_rows": full(np.where(is_mac, rows, 0)),
+            "array_cols": full(np.where(is_mac, cols, 0)),
+            "active_pes": full(np.where(is_mac, rows_used * cols_used, 0)),
+            "mapping_efficiency": full(np.where(is_mac, macs / (pes * np.maximum(mac_cycles, 1.0)), 0.0)),
+            "psums_per_pe": full(np.where(is_mac, k1, 0)),
+        },
+    )
+
+
+def _area_mm2(configs: ConfigBatch, tech) -> np.ndarray:
+    """(C,) area: hwsim's default model, or MAESTRO's 2020 closed form."""
+    pes = np.asarray(configs["pes"]).reshape(-1)
+    l1 = np.asarray(configs["l1_bytes"]).reshape(-1)
+    l2 = np.asarray(configs["l2_bytes"]).reshape(-1)
+    noc = np.asarray(configs["noc_bw_bytes_per_cycle"], dtype=float).reshape(-1)
+    if configs["area_model"] == "maestro2020":
+        return um2_to_mm2(maestro2020_area_um2(pes, MAESTRO_VECTOR_WIDTH, l1, l2, noc))
+    return default_area_mm2(tech, pes, l1, l2, noc, bits=16)

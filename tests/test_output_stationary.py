@@ -1,0 +1,197 @@
+"""Output-stationary (ShiDianNao-like) model: hand-worked cases and mechanisms.
+
+No reference run of an output-stationary simulator exists in shared/reference, so
+the numbers below are worked out by hand in the comments, from the mechanism in
+hwsim/dataflow/output_stationary.py's docstring.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import hwsim
+from hwsim.workload import conv2d, depthwise_conv2d, eltwise, load_maestro_layers, matmul
+from hwsim.hardware.technology import load_technology
+
+MAESTRO_RESNET50 = Path("/work/shared/reference/maestro/Resnet50_layers.csv")
+BIG_L2 = 1 << 30
+
+
+def shi(**overrides):
+    return hwsim.load_template("shi", **overrides)
+
+
+def row(acc, layer):
+    return hwsim.evaluate(layer, acc).layers.iloc[0]
+
+
+def test_tiny_conv_by_hand():
+    # 4x4 input, 3x3 filter, C = K = 1, no padding -> 2x2 outputs, 36 MACs, 16-bit words.
+    # pes = 4: cols 1 (rows 4): ceil(2/4)*ceil(2/1) = 2 tiles; cols 2 (rows 2): 1 tile;
+    # cols 4 (rows 1): 2 tiles -> a 2x2 array, compute = 1 tile * C*R*S = 9 cycles.
+    # L1 = 64 B = 32 words -> 30 partial sums, k1 = min(30, K=1) = 1.
+    # NoC words: inputs = window 4x4 = 16 (each input read once, then shifted between PEs),
+    #   weights = 9 (each broadcast once), outputs = 4 -> 29 words = 58 B.
+    # DRAM: the whole layer fits L2 -> compulsory 16 + 9 + 4 words = 58 B.
+    # Bounds: compute 9; l1 = 36 arrivals * 2 B / (4 PEs * 8 B) = 2.25; l2 = 58/64; dram = 58/16
+    #   = 3.625 -> 9, plus fill/drain rows + cols = 4 -> latency 13 cycles.
+    # L1 accesses: 3 per MAC (psum read+write, input read) + 36 arrivals = 144.
+    # Inter-PE shifts: 36 arrivals - 16 words read from L2 = 20.
+    acc = shi(pes=4, l1_bytes=64, l2_bytes=BIG_L2, noc_bw_bytes_per_cycle=64, dram_bw_bytes_per_cycle=16)
+    layer = conv2d("tiny", 1, 1, (4, 4), 3, bits=16)
+    r = row(acc, layer)
+    assert (r["array_rows"], r["array_cols"], r["active_pes"]) == (2, 2, 4)
+    assert r["compute_cycles"] == 9
+    assert r["l2_bytes"] == 58
+    assert r["dram_bytes"] == 58 == layer.compulsory_bytes
+    assert r["latency_cycles"] == 13
+    assert r["l1_accesses"] == 144
+    assert r["l2_accesses"] == 29 + 29          # 29 to/from the array + 29 filled/drained from DRAM
+    assert r["utilization"] == pytest.approx(36 / (4 * 13))
+    tech = load_technology("accelergy_45nm")
+    assert r["energy_noc_pj"] == pytest.approx((29 + 20) * tech.noc_pj_per_access(16))
+    assert r["energy_mac_pj"] == pytest.approx(36 * tech.mac_pj(16))
+
+
+def test_1x1_conv_reuses_inputs_across_the_psums_a_pe_holds():
+    # 1x1 conv, C = 4, K = 2, 8x8 -> 8x8 outputs, 64 PEs: one 8x8 tile (cols 8, rows 8).
+    # l1_bytes = 64 at 16 bits -> k1 = min(30, 2) = 2 partial sums per PE.
+    # compute = 1 tile * K*C = 8 cycles (2 * 4 * 64 MACs / 64 PEs: full use).
+    # inputs: 1 tile * ceil(K/k1) = 1 * C = 4 * window 8x8 = 256 words; weights 1 * 2 * 4 = 8;
+    # outputs 2 * 64 = 128 -> 392 words = 784 B over the NoC.
+    acc = shi(pes=64, l1_bytes=64, l2_bytes=BIG_L2)
+    r = row(acc, conv2d("pw", 4, 2, (8, 8), 1, bits=16))
+    assert (r["compute_cycles"], r["psums_per_pe"]) == (8, 2)
+    assert r["l2_bytes"] == 392 * 2
+    # With room for a single partial sum (l1 = 3 words) the inputs are read once per filter: 512 + 8 + 128.
+    r1 = row(shi(pes=64, l1_bytes=6, l2_bytes=BIG_L2), conv2d("pw", 4, 2, (8, 8), 1, bits=16))
+    assert r1["psums_per_pe"] == 1 and r1["l2_bytes"] == (512 + 8 + 128) * 2
+
+
+def test_dram_tiling_by_hand():
+    # conv C = 2, K = 2, 4x4 input, 3x3 filter -> 2x2 outputs, 8-bit (1 B words).
+    # Compulsory: inputs 32 + weights 36 + outputs 8 = 76 B.
+    # Tile = cb*hb*4 (inputs) + kb*cb*9 (weights) + kb*yb*2 (outputs); hb = 4 (yb = 2), 3 (yb = 1).
+    # l2 = 60 B: (yb 2, kb 1, cb 2) = 32 + 18 + 4 = 54 fits; bands outer (one band), filters inner,
+    #   channels whole -> the input band stays resident, weights read once: 76 B (= compulsory).
+    # l2 = 40 B: largest fitting tiles: (yb 2, kb 1, cb 1) = 16 + 9 + 4 = 29 -> channels split, so
+    #   the band is re-read per filter block (or weights per band, one band): 64 + 36 + 8 = 108 B;
+    #   (yb 1, kb 2, cb 1) = 12 + 18 + 4 = 34 -> 2 bands of 3 rows: inputs 6*4*2 = 48, weights
+    #   re-read per band 72, outputs 8 = 128 B; (yb 1, kb 1, cb 1) = 23 -> 96 + 72 + 8 = 176 B.
+    #   Best: 108 B.
+    # l2 = 20 B: the smallest tile needs 23 B -> MappingError naming l2_bytes.
+    layer = conv2d("t", 2, 2, (4, 4), 3, bits=8)
+    assert layer.compulsory_bytes == 76
+    assert row(shi(l2_bytes=60), layer)["dram_bytes"] == 76
+    assert row(shi(l2_bytes=40), layer)["dram_bytes"] == 108
+    with pytest.raises(hwsim.MappingError, match=r"layer 't': field 'l2_bytes' = 20.*23 bytes"):
+        row(shi(l2_bytes=20), layer)
+
+
+def test_l1_too_small_is_a_mapping_error():
+    # 16-bit: one partial sum + two FIFO words = 6 B.
+    with pytest.raises(hwsim.MappingError, match=r"layer 'c': field 'l1_bytes' = 4.*6 bytes"):
+        row(shi(l1_bytes=4), conv2d("c", 4, 4, (8, 8), 3, bits=16))
+
+
+def test_few_output_pixels_leave_the_array_idle():
+    # ResNet-50 CONV5: 1x1 convs on 7x7 outputs. On 256 PEs the best shape (cols 8, rows 32:
+    # 1 tile) keeps 49 PEs busy: utilization <= 49/256 = 0.19. A 56x56 layer on the same array:
+    # cols 4 / rows 64 -> ceil(56/64) * ceil(56/4) = 14 tiles, 3136 / (14 * 256) = 0.875.
+    acc = shi(pes=256, l2_bytes=BIG_L2, dram_bw_bytes_per_cycle=1e6, noc_bw_bytes_per_cycle=1e6)
+    late = row(acc, conv2d("conv5", 2048, 512, (7, 7), 1, bits=16))
+    early = row(acc, conv2d("conv2", 64, 256, (56, 56), 1, bits=16))
+    assert late["active_pes"] == 49
+    assert late["mapping_efficiency"] == pytest.approx(49 / 256)
+    assert late["utilization"] <= 49 / 256
+    assert early["mapping_efficiency"] == pytest.approx(3136 / (14 * 256))
+    # The same mechanism on MAESTRO's ResNet-50 layer table: CONV5 1x1 layers average < 0.2.
+    net = load_maestro_layers(MAESTRO_RESNET50, bits=16)
+    frame = hwsim.evaluate(net, shi(pes=256)).layers
+    conv5_1x1 = frame[frame["layer"].str.match(r"CONV5_\d_[13]$")]
+    conv2_1x1 = frame[frame["layer"].str.match(r"CONV2_\d_[13]$")]
+    assert len(conv5_1x1) == 6 and conv5_1x1["mapping_efficiency"].max() <= 49 / 256 + 1e-12
+    assert conv2_1x1["mapping_efficiency"].min() > 0.8
+
+
+def test_depthwise_by_hand():
+    # 32 channels, 112x112, 3x3, pad 1 -> 112x112 per channel, one filter each (c = k = 1, g = 32).
+    # 64 PEs: cols 8 / rows 8 -> 14*14 = 196 tiles (cols 4 or 16 tie; cols 1, 2, 32, 64 give 224).
+    # compute = g * tiles * R*S = 32 * 196 * 9 = 56448 cycles (full use: 112 = 14 * 8).
+    r = row(shi(), depthwise_conv2d("dw", 32, (112, 112), 3, 1, 1, bits=16))
+    assert r["compute_cycles"] == 32 * 196 * 9
+    assert r["mapping_efficiency"] == pytest.approx(1.0)
+
+
+def test_matmul_maps_the_output_matrix():
+    # (16 x 32) @ (32 x 16): plane M x N = 16 x 16 on 64 PEs -> 4 tiles (cols 4, rows 16),
+    # compute = 4 tiles * 32 = 128 cycles = 16*16*32 / 64.
+    # NoC: inputs = 4 tiles * C 32 * rows 16 = 2048; weights = 4 * 32 * cols 4 = 512; outputs 256.
+    acc = shi(l2_bytes=BIG_L2)
+    r = row(acc, matmul("mm", 16, 16, 32, bits=16))
+    assert r["compute_cycles"] == 128
+    assert (r["array_rows"], r["array_cols"]) == (16, 4)
+    assert r["l2_bytes"] == (2048 + 512 + 256) * 2
+    # A GEMV (M = 1) uses one row of 64 PEs over the N = 1000 outputs: ceil(1000/64) = 16 tiles.
+    fc = row(acc, matmul("fc", 1, 1000, 2048, bits=16))
+    assert fc["compute_cycles"] == 16 * 2048
+
+
+def test_vector_layer_runs_on_pe_lanes():
+    layer = eltwise("add", 64, (56, 56), bits=16)
+    r = row(shi(pes=64), layer)
+    assert r["compute_cycles"] == np.ceil(layer.vector_ops / 64)
+    assert r["dram_bytes"] == layer.read_bytes + layer.write_bytes
+    assert r["latency_cycles"] == max(r["compute_cycles"], r["dram_bytes"] / 16)
+    assert 0 < r["utilization"] <= 1
+
+
+LAYERS = [conv2d("c1", 3, 64, (224, 224), 7, 2, 3, bits=16), conv2d("c3", 64, 64, (56, 56), 3, 1, 1),
+          conv2d("c5", 2048, 512, (7, 7), 1), depthwise_conv2d("dw", 96, (28, 28), 3, 2, 1),
+          matmul("mm", 100, 300, 70), conv2d("odd", 5, 7, (13, 11), (3, 2), (2, 1), (1, 0)),
+          eltwise("add", 8, (9, 9))]
+
+
+def test_more_pes_never_increase_compute_cycles():
+    pes = list(range(1, 70)) + [96, 128, 168, 200, 256, 300, 512, 1000, 1024, 4096, 5000]
+    frame = hwsim.evaluate_many(LAYERS, [shi(pes=p) for p in pes])
+    cycles = frame.pivot(index="config", columns="layer", values="compute_cycles").to_numpy()
+    assert (np.diff(cycles, axis=0) <= 0).all()
+
+
+def test_contract_properties():
+    accs = [shi(pes=p, l2_bytes=l2) for p in (16, 64, 256) for l2 in (32768, 262144)]
+    frame = hwsim.evaluate_many(LAYERS, accs)
+    again = hwsim.evaluate_many(LAYERS, accs)
+    assert frame.equals(again)
+    tech = load_technology("accelergy_45nm")
+    bits = np.tile([l.bits for l in LAYERS], len(accs))
+    assert (frame["energy_pj"] >= frame["macs"] * tech.mac_pj(bits) - 1e-9).all()
+    compulsory = np.tile([l.compulsory_bytes for l in LAYERS], len(accs))
+    assert (frame["dram_bytes"] >= compulsory).all()
+    assert ((frame["utilization"] > 0) & (frame["utilization"] <= 1)).all()
+    assert (frame["latency_cycles"] >= frame["compute_cycles"]).all()
+    for i, acc in enumerate(accs):   # batched configs equal one-at-a-time evaluation
+        single = hwsim.evaluate(LAYERS, acc).layers
+        np.testing.assert_allclose(frame[frame["config"] == i]["latency_cycles"], single["latency_cycles"])
+
+
+def test_area_models():
+    # maestro2020 by hand with vector width 1, pes 64, l1 64 B, l2 256 KiB, noc 64 elements:
+    #   PEs 64 * (4470.9014 + 4505.1889 * 1) + L2 4161.536 * 8
+    #   + bus 101.7938 * (14.662*64 + 28.895) * 64 + arbiter 395.473 * (1.2886*64^2 + 5.5814*64 - 23.711)
+    pe = 64 * (4470.9014 + 4505.1889)
+    l2 = 4161.536 * 8
+    bus = 101.7938 * (14.662 * 64 + 28.895) * 64
+    arbiter = 395.473 * (1.2886 * 64**2 + 5.5814 * 64 - 23.711)
+    r = hwsim.evaluate(LAYERS[1], shi(area_model="maestro2020"))
+    assert r.total.area_mm2 == pytest.approx((pe + l2 + bus + arbiter) / 1e6)
+    default = hwsim.evaluate(LAYERS[1], shi()).total.area_mm2
+    # default: 64 PEs * (16-bit MAC + 64 B of SRAM) + 256 KiB of SRAM + (64 + 1) ports * 64 B * 8
+    # flip-flops (accelergy_45nm: 5857 um2, 0.692 um2/bit, 4.522 um2 when this was written).
+    t = load_technology("accelergy_45nm")
+    bit = t.sram_area_um2_per_bit
+    expected = (64 * (t.mac_area_um2_16b + 64 * 8 * bit) + 262144 * 8 * bit
+                + 65 * 64 * 8 * t.flipflop_area_um2) / 1e6
+    assert default == pytest.approx(expected)
