@@ -13,8 +13,9 @@ import pytest
 import hwsim
 from hwsim.workload import conv2d, depthwise_conv2d, eltwise, load_maestro_layers, matmul
 from hwsim.hardware.technology import load_technology
+from refdata import REFERENCE
 
-MAESTRO_RESNET50 = Path("/work/shared/reference/maestro/Resnet50_layers.csv")
+MAESTRO_RESNET50 = REFERENCE / "maestro" / "Resnet50_layers.csv"
 BIG_L2 = 1 << 30
 
 
@@ -95,7 +96,7 @@ def test_l1_too_small_is_a_mapping_error():
         row(shi(l1_bytes=4), conv2d("c", 4, 4, (8, 8), 3, bits=16))
 
 
-def test_few_output_pixels_leave_the_array_idle():
+def test_few_output_pixels_leave_the_array_idle(reference):
     # ResNet-50 CONV5: 1x1 convs on 7x7 outputs. On 256 PEs the best shape (cols 8, rows 32:
     # 1 tile) keeps 49 PEs busy: utilization <= 49/256 = 0.19. A 56x56 layer on the same array:
     # cols 4 / rows 64 -> ceil(56/64) * ceil(56/4) = 14 tiles, 3136 / (14 * 256) = 0.875.

@@ -3,7 +3,7 @@
 Sources: the conv output size is PyTorch's (torch.nn.Conv2d docs, "Shape" section):
 ``H_out = floor((H_in + 2*padding - dilation*(kernel - 1) - 1) / stride + 1)``. MAESTRO's
 layer files and outputs are maestro-project/maestro (MIT), copied to
-/work/shared/reference/maestro/.
+../shared/reference/maestro/.
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ from hypothesis import strategies as st
 from hwsim import Network, WorkloadError, zoo
 from hwsim.workload import (Layer, conv2d, conv_output_size, depthwise_conv2d, eltwise, global_avgpool,
                             load_maestro_layers, matmul, pool2d)
+from refdata import REFERENCE
 
-MAESTRO = Path("/work/shared/reference/maestro")
+MAESTRO = REFERENCE / "maestro"
 
 
 # -- conv shapes ----------------------------------------------------------------------
@@ -228,7 +229,7 @@ def _maestro_output_macs(path: Path) -> list[int]:
     return [int(row[column]) for row in rows[1:]]
 
 
-def test_maestro_resnet50_shapes():
+def test_maestro_resnet50_shapes(reference):
     net = load_maestro_layers(MAESTRO / "Resnet50_layers.csv")
     assert net.name == "Resnet50"
     assert len(net) == 66                                      # 66 data rows in the file
@@ -242,7 +243,7 @@ def test_maestro_resnet50_shapes():
     assert (net["FC1000"].r, net["FC1000"].p) == (7, 1)
 
 
-def test_maestro_resnet50_macs_equal_maestro_output():
+def test_maestro_resnet50_macs_equal_maestro_output(reference):
     net = load_maestro_layers(MAESTRO / "Resnet50_layers.csv")
     reported = _maestro_output_macs(MAESTRO / "Resnet50_kcp_ws_pe256.csv")
     assert sum(reported) == 3_076_901_568
@@ -250,7 +251,7 @@ def test_maestro_resnet50_macs_equal_maestro_output():
     assert net.macs == 3_076_901_568
 
 
-def test_maestro_mobilenet_v2():
+def test_maestro_mobilenet_v2(reference):
     net = load_maestro_layers(MAESTRO / "MobileNetV2_layers.csv")
     assert len(net) == 56 and len({l.name for l in net.layers}) == 56
     dw = net["Bottleneck1_1_2"]                                # DSCONV row: K = 1 per channel
@@ -262,7 +263,7 @@ def test_maestro_mobilenet_v2():
     assert net.macs == sum(reported) == 443_407_792
 
 
-def test_maestro_vgg16():
+def test_maestro_vgg16(reference):
     net = load_maestro_layers(MAESTRO / "vgg16_layers.csv")
     assert len(net) == 13 and net["CONV1"].p == 222           # (224 - 3) + 1, unpadded
 

@@ -15,7 +15,7 @@ Published totals and their sources (a tolerance sits next to each use):
 * Sandler et al., "MobileNetV2", CVPR 2018, Table 4: 300 M multiply-adds, 3.4 M parameters.
 * Caffe's bvlc_alexnet (the two-tower network Eyeriss runs) has 60,965,224 parameters incl. biases.
 * Ronneberger, Fischer, Brox, "U-Net", MICCAI 2015, Fig. 1: feature map sizes and channels.
-* /work/shared/reference/eyeriss.yaml: Eyeriss AlexNet CONV1-5 dims and MACs at batch 4.
+* ../shared/reference/eyeriss.yaml: Eyeriss AlexNet CONV1-5 dims and MACs at batch 4.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ import yaml
 
 import hwsim
 from hwsim import WorkloadError, zoo
+from refdata import REFERENCE
 
-REFERENCE = Path("/work/shared/reference")
 ALL = ["alexnet", "mobilenet_v2", "resnet18", "resnet50", "unet", "vgg16"]
 
 
@@ -105,7 +105,7 @@ def test_every_add_has_two_producers_of_its_shape(name):
 
 # -- AlexNet (Eyeriss) --------------------------------------------------------------
 
-def test_alexnet_conv_layers_match_eyeriss_yaml():
+def test_alexnet_conv_layers_match_eyeriss_yaml(reference):
     ref = yaml.safe_load((REFERENCE / "eyeriss.yaml").read_text())["alexnet_batch4"]
     net = zoo.alexnet(batch=4)
     for row, ref_macs in zip(ref["layers"], ref["macs_millions"]):

@@ -17,7 +17,7 @@ import yaml
 import hwsim
 from hwsim.workload import matmul
 
-GPUS_YAML = Path("/work/shared/reference/gpus.yaml")
+GPUS_YAML = Path(__file__).resolve().parents[3] / "shared" / "reference" / "gpus.yaml"
 # template -> (gpus.yaml key, 16-bit tensor peak field, DRAM bandwidth field)
 DATASHEET = {
     "rtx3090": ("rtx3090", "fp16_tensor_fp32acc_tflops", "dram_gbps"),

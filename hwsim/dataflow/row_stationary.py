@@ -1,0 +1,366 @@
+"""Row-stationary (Eyeriss-like) dataflow: templates ``rs`` and ``eyeriss``.
+
+The mechanism (Chen, Emer, Sze, ISCA 2016; Chen et al., JSSC 52(1) 2017):
+
+* **Logical PE set.** A 2-D convolution of one channel with one filter is an
+  ``R x E`` grid of 1-D row convolutions (R filter rows, E = P output rows).
+  PE (i, j) keeps filter row i in its filter scratchpad, slides ifmap row
+  ``i + j*stride`` through its ifmap scratchpad and produces one row of partial
+  sums, which accumulate *vertically* up the column into output row j.
+* **Folding and replication** onto the physical ``rows x cols`` array (the
+  Eyeriss mapper as described in JSSC'17 Sec. IV-A and implemented in
+  stanford-mast/nn_dataflow ``MapStrategyEyeriss``): an E wider than the array
+  is cut into strips of ``cols`` columns; strips are stacked into spare rows
+  before they are run one after another; a set smaller than the array is
+  replicated ``floor(rows/R) x floor(cols/E)`` times. Eyeriss AlexNet:
+  CONV1 11x55 -> 11x14 strips (154 PEs), CONV2 5x27 -> 14+13 stacked (135 PEs),
+  CONV3-5 3x13 -> 4 sets (156 PEs).
+* **Processing pass.** Each PE holds ``p`` filters x ``q`` channels of one
+  filter row: ``q*S <= ifmap_spad_words`` (the sliding window of q channels),
+  ``p*q*S <= filter_spad_words`` and ``p <= psum_spad_words`` (one psum per
+  filter for the output pixel in flight). The replicated sets split into
+  ``t`` sets of different filters and the rest all on different channels
+  (``r``) or all on different groups (``gamma``); the one mapping policy is the
+  candidate (array shape x split) with the fewest cycles.
+* **PE time.** One MAC per PE per cycle; in each pass a PE also adds the psum
+  row coming from the PE below (one adder cycle per psum, ``p*F`` per pass),
+  and before each filter block the filter scratchpads are filled over the
+  filter bus (one third of the GLB<->array NoC; Eyeriss has separate 64-bit
+  ifmap, filter and psum buses, JSSC'17 Sec. V). Filters then stay while all N
+  images and all E strips stream through (filter reuse), so the fill is
+  amortised over them.
+* **GLB (l2) tiling.** The GLB keeps the psums of the filters in flight for the
+  batch and, when it fits, the whole ifmap (half the GLB each). Otherwise the
+  ifmap is streamed from DRAM once per filter block, filters are reloaded per
+  image, and psums that do not fit spill to DRAM.
+* **Latency** = max(compute, GLB<->array traffic / NoC bandwidth, DRAM
+  traffic / DRAM bandwidth) + fill/drain of one wave through the array.
+* **Energy** = MACs x MAC energy + scratchpad accesses (filter, ifmap, psum
+  spads, each at its own capacity) + GLB accesses + NoC words (GLB<->PE
+  deliveries plus PE-to-PE psum hops) + DRAM words + leakage x time.
+
+Array shape: ``pe_rows > 0`` fixes the rows (``eyeriss``: 12) and the columns are
+``pes // pe_rows``; ``pe_rows = 0`` (``rs``) treats the PEs as a pool grouped per
+layer into columns of ``m*R`` PEs (rows = min(m*R, pes), cols = pes // rows,
+m in 1, 2, 4, 8, the fastest taken), generalising MAESTRO's ``Cluster(Sz(R), P)``. Both rules are monotone: more PEs never add
+compute cycles (wider arrays fold less and replicate more, and the split
+candidates only grow).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import MappingError
+from ..hardware.area import default_area_mm2, maestro2020_area_um2
+from ..hardware.memory import MemoryLevel
+from ..hardware.params import AREA_MODEL, CLOCK_HZ, TECHNOLOGY, Param
+from ..units import ceil_div, um2_to_mm2
+from .base import ConfigBatch, CostArrays, LayerBatch, bounded_latency
+from .common import vector_compute_cycles, vector_traffic_bytes
+
+PARAMETERS = {
+    "pes": Param(int, "number of processing elements (one MAC each)"),
+    "pe_rows": Param(int, "PE array rows; columns = pes // pe_rows. 0: per layer, columns of R PEs "
+                          "(rows = min(R, pes)), as MAESTRO's Cluster(Sz(R))", minimum=0, inclusive=True),
+    "word_bits": Param(int, "PE datapath and scratchpad word width, bits (area; spad words)"),
+    "l1_bytes": Param(int, "scratchpad bytes per PE (filter + ifmap + psum); split 224:12:24 "
+                           "(Eyeriss) when the *_spad_words below are 0"),
+    "filter_spad_words": Param(int, "filter scratchpad per PE, words; 0: from l1_bytes", minimum=0, inclusive=True),
+    "ifmap_spad_words": Param(int, "ifmap scratchpad per PE, words; 0: from l1_bytes", minimum=0, inclusive=True),
+    "psum_spad_words": Param(int, "psum scratchpad per PE, words; 0: from l1_bytes", minimum=0, inclusive=True),
+    "l2_bytes": Param(int, "global buffer (GLB) bytes"),
+    "noc_bw_bytes_per_cycle": Param(float, "GLB <-> PE array bandwidth (ifmap + filter + psum buses), bytes/cycle"),
+    "dram_bw_bytes_per_cycle": Param(float, "off-chip bandwidth, bytes per core cycle"),
+    "clock_hz": CLOCK_HZ,
+    "technology": TECHNOLOGY,
+    "area_model": AREA_MODEL,
+}
+
+# Eyeriss PE scratchpads (JSSC'17 Table I): filter 224, ifmap 12, psum 24 words.
+# Used to split ``l1_bytes`` when the per-spad word counts are not given.
+EYERISS_SPAD_SPLIT = {"filter": 224, "ifmap": 12, "psum": 24}
+# Eyeriss moves ifmaps, filters and psums on separate, equally wide buses
+# (64 b each, JSSC'17 Sec. V): the filter fill gets one third of the NoC.
+FILTER_BUS_SHARE = 1.0 / 3.0
+# Split candidates for the replicated sets: t sets work on different filters and
+# the other sets all on different channels (r) or all on different groups (gamma).
+_FILTER_SETS = np.array(list(range(1, 17)) + [24, 32, 48, 64, 96, 128, 192, 256])
+# pe_rows = 0: candidate array heights, in sets of R rows stacked vertically.
+_STACKS = (1, 2, 4, 8)
+# Scratchpad bandwidth: each PE touches its spads every cycle; 4 words of up to
+# 32 b per cycle is an upper bound that never binds (the MAC does).
+_L1_BYTES_PER_PE_CYCLE = 16.0
+
+
+# -- mapping ---------------------------------------------------------------------
+
+def array_shape(pes, pe_rows, filter_rows, stack=1):
+    """Physical (rows, cols) the layer sees: ``pe_rows x pes//pe_rows``, or for
+    ``pe_rows == 0`` columns of ``min(stack * R, pes)`` PEs (``stack`` sets of R
+    rows on top of each other)."""
+    rows = np.where(pe_rows > 0, pe_rows, np.minimum(stack * filter_rows, pes))
+    return rows, pes // rows
+
+
+def fold_and_replicate(set_rows, set_cols, rows, cols):
+    """Fit the ``set_rows x set_cols`` logical PE set on a ``rows x cols`` array.
+
+    Returns ``fold_h`` (filter-row folds, run in turn), ``fold_w`` (output-row
+    strips run in turn), ``sets`` (replicas side by side) and ``active_pes``.
+    A set wider than the array is cut into strips; strips go to spare rows
+    first (nn_dataflow's w-to-h adjustment), the rest run sequentially.
+    """
+    fold_h = np.where(set_rows > rows, ceil_div(set_rows, rows), 1)
+    repl_h = np.where(set_rows > rows, 1, rows // np.maximum(set_rows, 1))
+    fold_w = np.where(set_cols > cols, ceil_div(set_cols, cols), 1)
+    repl_w = np.where(set_cols > cols, 1, cols // np.maximum(set_cols, 1))
+    stack = np.minimum(repl_h, fold_w)                 # strips stacked into spare rows
+    fold_w = ceil_div(fold_w, stack)
+    repl_h = repl_h // stack
+    strip_rows = ceil_div(set_rows, fold_h)
+    strip_cols = ceil_div(set_cols, fold_w)            # columns of one set, before stacking
+    active = strip_rows * strip_cols * repl_h * repl_w
+    return fold_h, fold_w, repl_h * repl_w, active
+
+
+def spad_words(configs: ConfigBatch, bytes_per_word):
+    """(filter, ifmap, psum) scratchpad words per PE, (C, L) arrays."""
+    l1_words = configs["l1_bytes"] / bytes_per_word
+    total = sum(EYERISS_SPAD_SPLIT.values())
+    out = []
+    for name in ("filter", "ifmap", "psum"):
+        given = configs[f"{name}_spad_words"]
+        derived = np.floor(l1_words * EYERISS_SPAD_SPLIT[name] / total)
+        out.append(np.where(given > 0, given, derived).astype(np.int64))
+    return tuple(out)
+
+
+def pe_block(layers: LayerBatch, filter_w, ifmap_w, psum_w):
+    """Per-PE work of one pass: filter-row segment ``s`` (S cut into ``n_s``
+    segments when it exceeds the ifmap spad), ``q`` channels, ``p`` filters."""
+    s = np.minimum(layers.s, ifmap_w)
+    n_s = ceil_div(layers.s, np.maximum(s, 1))
+    q = np.minimum(layers.c, ifmap_w // np.maximum(s, 1))
+    p = np.minimum(np.minimum(layers.k, psum_w), filter_w // np.maximum(q * s, 1))
+    return s, n_s, q, p
+
+
+def loop_time(extent, per_pe, sets):
+    """Sequential steps of a loop of ``extent`` spread over ``sets`` PE sets that
+    each take ``per_pe`` per pass: full passes plus the shorter last one."""
+    chunk = per_pe * sets
+    n = ceil_div(extent, chunk)
+    rest = extent - (n - 1) * chunk
+    return (n - 1) * per_pe + ceil_div(rest, sets), n
+
+
+def best_split(layers: LayerBatch, configs: ConfigBatch, rows, cols, s, n_s, q, p, bpw, noc_bw):
+    """Cycles of the layer on a ``rows x cols`` array with the fastest split of
+    the replicated sets into t (filters) x r (channels) x gamma (groups), and
+    the loop counts and GLB reload factors of that mapping ((C, L) arrays)."""
+    n, g, k, c = layers.n, layers.g, layers.k, layers.c
+    r, e, f = layers.r, layers.p, layers.q
+    fold_h, fold_w, sets, active = fold_and_replicate(r, e, rows, cols)
+    x = (Ellipsis, None, None)                                       # trailing candidate axes
+    t_c = _FILTER_SETS.reshape(1, 1, -1, 1)                           # sets on different filters
+    to_groups = np.array([False, True]).reshape(1, 1, 1, -1)         # where the other sets go
+    sets4 = sets[x]
+    valid = t_c <= sets4
+    rest = np.maximum(sets4 // t_c, 1)
+    r_c = np.where(to_groups, 1, rest)                                # sets on different channels
+    gam = np.where(to_groups, rest, 1)                                # sets on different groups
+    kt, n_k = loop_time(k[x], p[x], t_c)
+    ct, n_c = loop_time(c[x], q[x], r_c)
+    gt = ceil_div(g[x], gam)
+    outer = (n * n_s * fold_h * fold_w)[x] * gt
+    mac_cycles = outer * kt * ct * (s * f)[x]
+    psum_cycles = outer * kt * n_c * f[x]                            # vertical psum adds
+
+    # GLB tiling (half the GLB for psums): filters stay in the spads while the
+    # psums they feed fit -- for the whole batch, else per image, else per E strip
+    # (filters refilled per image / per strip); beyond that psums spill to DRAM.
+    # The fit is checked per group (an optimistic simplification for gamma > 1
+    # that keeps the mapping monotone in the number of sets).
+    glb_half = (configs["l2_bytes"] / bpw)[x] / 2.0
+    in_flight = np.minimum(p[x] * t_c, k[x])
+    strip_tile = (ceil_div(e, fold_w) * f)[x] * in_flight
+    image_tile = (e * f)[x] * in_flight
+    w_reload = np.where(n[x] * image_tile <= glb_half, 1,
+                        np.where(image_tile <= glb_half, n[x], n[x] * fold_w[x]))
+    spill = strip_tile > glb_half
+    ifmap_all = (n * g * c * layers.h * layers.w)[x]
+    i_reload = np.where(ifmap_all <= glb_half, 1, n_k)              # else streamed per filter block
+    # Every filter word is filled once per reload, multicast along its PE row.
+    fill_cycles = (layers.weight_elems * bpw)[x] * w_reload / (noc_bw[x] * FILTER_BUS_SHARE)
+    cycles = np.where(valid, mac_cycles + psum_cycles + fill_cycles, np.inf)
+    flat = cycles.shape[:-2] + (-1,)
+    best = np.argmin(cycles.reshape(flat), axis=-1)[..., None]
+
+    def pick(a):
+        return np.take_along_axis(np.broadcast_to(a, cycles.shape).reshape(flat), best, axis=-1)[..., 0]
+
+    shape = cycles.shape[:-2]
+    return {"compute": pick(cycles), "n_k": pick(n_k), "n_c": pick(n_c), "w_reload": pick(w_reload),
+            "i_reload": pick(i_reload), "spill": pick(spill),
+            "rows": np.broadcast_to(rows, shape), "cols": np.broadcast_to(cols, shape),
+            "active": np.broadcast_to(active, shape)}
+
+
+# -- the model ---------------------------------------------------------------------
+
+def cost(layers: LayerBatch, configs: ConfigBatch) -> CostArrays:
+    tech = configs.technology
+    pes = configs["pes"].astype(np.int64)
+    pe_rows = configs["pe_rows"].astype(np.int64)
+    bits = layers.bits.astype(float)
+    bpw = bits / 8.0                                                   # bytes per word (1, L)
+    noc_bw = configs["noc_bw_bytes_per_cycle"].astype(float)
+    dram_bw = configs["dram_bw_bytes_per_cycle"].astype(float)
+    _check_configs(configs, pes, pe_rows, layers)
+
+    mac = layers.is_mac
+    # Vector layers go through the MAC formulas with harmless shapes, then np.where.
+    n, g, k, c = layers.n, layers.g, layers.k, layers.c
+    r, e, f = layers.r, layers.p, layers.q
+    filter_w, ifmap_w, psum_w = spad_words(configs, bpw)
+    _check_spads(filter_w, ifmap_w, psum_w, configs, layers)
+    s, n_s, q, p = pe_block(layers, filter_w, ifmap_w, psum_w)
+
+    # One mapping policy: the fastest of a handful of array shapes (pe_rows = 0)
+    # and, within each, of the splits of the replicated sets.
+    best = None
+    for stack in _STACKS:
+        rows, cols = array_shape(pes, pe_rows, r, stack)
+        cand = best_split(layers, configs, rows, cols, s, n_s, q, p, bpw, noc_bw)
+        if best is None:
+            best = cand
+        else:
+            better = cand["compute"] < best["compute"]
+            best = {key: np.where(better, cand[key], best[key]) for key in best}
+    compute, n_k, n_c = best["compute"], best["n_k"], best["n_c"]
+    w_reload, i_reload, spill = best["w_reload"], best["i_reload"], best["spill"].astype(bool)
+    rows, cols, active = best["rows"], best["cols"], best["active"]
+
+    # -- data movement (words) --------------------------------------------------
+    macs = layers.macs.astype(float)
+    wts = layers.weight_elems.astype(float)
+    ins = layers.input_elems.astype(float)
+    outs = layers.output_elems.astype(float)
+    psum_passes = n_c * n_s                                        # psum tiles per output
+    dram_words = wts * w_reload + ins * i_reload + outs + np.where(spill, 2.0 * outs * (psum_passes - 1), 0.0)
+    glb_ifmap = ins * n_k                                          # each filter block re-reads the ifmap
+    glb_psum = outs * (2.0 * psum_passes - 1.0)
+    glb_filter = wts * w_reload
+    glb_array_words = glb_ifmap + glb_psum + glb_filter            # crosses the NoC
+    glb_accesses = glb_array_words + ins * i_reload + glb_filter   # + fills from DRAM
+    psum_hops = outs * n_c * n_s * np.maximum(r - 1, 0)            # PE-to-PE psum moves
+    # Scratchpads: per MAC one filter read, one ifmap read, psum read + write;
+    # plus the fills of each spad (words arriving over the NoC).
+    spad_f = macs + glb_filter
+    spad_i = macs + glb_ifmap
+    spad_p = 2.0 * macs + glb_psum + psum_hops
+
+    # -- vector layers --------------------------------------------------------------
+    vec_cycles = vector_compute_cycles(layers, pes)
+    vec_bytes = vector_traffic_bytes(layers)
+    compute = np.where(mac, compute, vec_cycles)
+    l1_acc = np.where(mac, spad_f + spad_i + spad_p, 0.0)
+    l2_acc = np.where(mac, glb_accesses, vec_bytes / bpw)
+    dram_acc = np.where(mac, dram_words, vec_bytes / bpw)
+    noc_words = np.where(mac, glb_array_words + psum_hops, 0.0)
+    traffic = {"l1": l1_acc * bpw, "l2": np.where(mac, glb_array_words * bpw, vec_bytes),
+               "dram": dram_acc * bpw}
+
+    levels = _levels(configs, tech, pes, noc_bw, dram_bw)
+    fill_drain = np.where(mac, (rows + cols).astype(float), 0.0)
+    latency, bound = bounded_latency(compute, traffic, levels, fill_drain)
+    latency = np.broadcast_to(latency, compute.shape)
+    work = np.where(mac, macs, layers.vector_ops.astype(float))
+    utilization = np.clip(work / (pes * latency), 1e-12, 1.0)
+
+    clock = configs["clock_hz"].astype(float)
+    seconds = latency / clock
+    area = _area_mm2(configs, tech, pes)
+    energy = {
+        "mac": np.where(mac, macs * tech.mac_pj(bits), layers.vector_ops * tech.mac_pj(bits) / 2.0),
+        "l1": np.where(mac, spad_f * tech.sram_pj_per_access(filter_w * bpw, bits)
+                       + spad_i * tech.sram_pj_per_access(ifmap_w * bpw, bits)
+                       + spad_p * tech.sram_pj_per_access(psum_w * bpw, bits), 0.0),
+        "l2": l2_acc * tech.sram_pj_per_access(configs["l2_bytes"], bits),
+        "noc": noc_words * tech.noc_pj_per_access(bits),
+        "dram": dram_acc * tech.dram_pj_per_access(bits),
+        "leakage": tech.leakage_pj(area[:, None], seconds),
+    }
+    shape = compute.shape
+    return CostArrays(
+        levels=levels,
+        compute_cycles=compute,
+        latency_cycles=latency,
+        utilization=utilization,
+        accesses={"l1": np.broadcast_to(l1_acc, shape), "l2": np.broadcast_to(l2_acc, shape),
+                  "dram": np.broadcast_to(dram_acc, shape)},
+        traffic_bytes={name: np.broadcast_to(v, shape) for name, v in traffic.items()},
+        energy_pj={name: np.broadcast_to(v, shape) for name, v in energy.items()},
+        bound=bound,
+        area_mm2=area,
+        peak_macs_per_cycle=pes[:, 0].astype(float),
+        clock_hz=clock[:, 0],
+        extras={"active_pes": np.broadcast_to(np.where(mac, active, 0), shape).astype(float),
+                "mapping_efficiency": np.broadcast_to(np.where(mac, macs / (pes * compute), 0.0), shape),
+                "array_rows": np.broadcast_to(rows, shape).astype(float),
+                "array_cols": np.broadcast_to(cols, shape).astype(float)},
+    )
+
+
+# -- helpers -------------------------------------------------------------------------
+
+def _check_configs(configs, pes, pe_rows, layers):
+    bad = (pe_rows > 0) & (pes < pe_rows)
+    if bad.any():
+        i = int(np.flatnonzero(bad[:, 0])[0])
+        raise MappingError(f"model 'row_stationary': layer '{layers.names[0] if len(layers) else '?'}': "
+                           f"field 'pes' = {int(pes[i, 0])}: fewer PEs than pe_rows = {int(pe_rows[i, 0])}; "
+                           "valid: pes >= pe_rows (or pe_rows = 0)")
+
+
+def _check_spads(filter_w, ifmap_w, psum_w, configs, layers):
+    for name, words in (("filter_spad_words", filter_w), ("ifmap_spad_words", ifmap_w),
+                        ("psum_spad_words", psum_w)):
+        bad = np.broadcast_to(words < 1, (configs.size, len(layers)))
+        if bad.any():
+            i, j = np.argwhere(bad)[0]
+            raise MappingError(
+                f"model 'row_stationary': layer '{layers.names[j]}': field '{name}' = 0 words "
+                f"(l1_bytes = {int(configs['l1_bytes'][i, 0])} split 224:12:24 at {int(layers.bits[0, j])} bits): "
+                "a PE needs at least one word in each scratchpad; raise l1_bytes or set the spad words")
+    # A filter row segment needs the filter spad to hold it for one channel and one filter.
+    need = np.minimum(layers.s, ifmap_w)
+    bad = np.broadcast_to(filter_w < need, (configs.size, len(layers)))
+    if bad.any():
+        i, j = np.argwhere(bad)[0]
+        raise MappingError(
+            f"model 'row_stationary': layer '{layers.names[j]}': field 'filter_spad_words' = "
+            f"{int(np.broadcast_to(filter_w, bad.shape)[i, j])}: cannot hold a filter row segment of "
+            f"{int(np.broadcast_to(need, bad.shape)[i, j])} words; valid: >= that")
+
+
+def _levels(configs, tech, pes, noc_bw, dram_bw):
+    l1_bytes = configs["l1_bytes"].astype(float)
+    return (
+        MemoryLevel("l1", l1_bytes, pes * _L1_BYTES_PER_PE_CYCLE,
+                    tech.sram_pj_per_access(l1_bytes, 16), instances=pes),
+        MemoryLevel("l2", configs["l2_bytes"].astype(float), noc_bw,
+                    tech.sram_pj_per_access(configs["l2_bytes"], 16)),
+        MemoryLevel("dram", np.full_like(dram_bw, np.inf), dram_bw, tech.dram_pj_per_access(16)),
+    )
+
+
+def _area_mm2(configs, tech, pes):
+    word_bits = configs["word_bits"].astype(float)
+    l1 = configs["l1_bytes"].astype(float)
+    if configs["area_model"] == "maestro2020":
+        noc_elems = configs["noc_bw_bytes_per_cycle"] / (word_bits / 8.0)
+        return um2_to_mm2(maestro2020_area_um2(pes, 1, l1, configs["l2_bytes"], noc_elems))[:, 0]
+    return default_area_mm2(tech, pes, l1, configs["l2_bytes"], configs["noc_bw_bytes_per_cycle"],
+                            word_bits)[:, 0]
