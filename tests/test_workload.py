@@ -275,7 +275,7 @@ HEADER = "layer,type,stride,K,C,R,S,Y,X,N\n"
     ("L1,FC,1,8,3,3,3,8,8,1", r"row 2: field 'type' = 'FC': expected CONV or DSCONV"),
     ("L1,CONV,1,abc,3,3,3,8,8,1", r"row 2: field 'K' = 'abc': expected an integer"),
     ("L1,CONV,1,8,3,3,3,8,8.5,1", r"row 2: field 'X' = '8.5': expected an integer"),
-    ("L1,CONV,0,8,3,3,3,8,8,1", r"row 2: field 'stride' = 0: expected >= 1"),
+    ("L1,CONV,0,8,3,3,3,8,8,1", r"row 2: field 'stride' = 0: expected an integer >= 1"),
     ("L1,CONV,1,8,3,3,3,8,8", r"row 2: field 'N' = '': expected an integer"),
     ("L1,CONV,1,8,3,9,9,8,8,1", r"'L1'.*'kernel' = \(9, 9\)"),
 ])

@@ -15,11 +15,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
-import yaml
-
 from ..errors import TemplateError
 from .params import Param
 from .technology import Technology, load_technology
+from .yamlio import read_yaml_mapping
 
 TEMPLATE_KEYS = {"name", "dataflow", "summary", "parameters", "sources", "notes"}
 
@@ -106,7 +105,7 @@ class Accelerator:
         return _make(self.name, self.dataflow, params, self.summary, self.source)
 
     def describe(self) -> str:
-        return ", ".join(f"{k}={v}" for k, v in self.params.items())
+        return ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in self.params.items())
 
 
 def _make(name, dataflow, params, summary, source) -> Accelerator:
@@ -117,13 +116,7 @@ def _make(name, dataflow, params, summary, source) -> Accelerator:
 
 @lru_cache(maxsize=None)
 def _read_template(path: str) -> Accelerator:
-    try:
-        with open(path) as fh:
-            data = yaml.safe_load(fh)
-    except yaml.YAMLError as exc:
-        raise TemplateError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise TemplateError(f"{path}: expected a mapping with fields {sorted(TEMPLATE_KEYS)}")
+    data = read_yaml_mapping(path, f"with fields {sorted(TEMPLATE_KEYS)}")
     unknown = sorted(set(data) - TEMPLATE_KEYS)
     if unknown:
         raise TemplateError(f"{path}: unknown field(s) {unknown}; valid: {sorted(TEMPLATE_KEYS)}")

@@ -14,9 +14,9 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from ..errors import TemplateError
+from .yamlio import read_yaml_mapping
 
 TECHNOLOGY_FILE = Path(__file__).with_name("technologies.yaml")
 
@@ -113,14 +113,7 @@ def _parse(name: str, entry, where: str) -> Technology:
 
 @lru_cache(maxsize=None)
 def _table(path: str) -> dict:
-    try:
-        with open(path) as fh:
-            data = yaml.safe_load(fh)
-    except yaml.YAMLError as exc:
-        raise TemplateError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise TemplateError(f"{path}: expected a mapping of technology names")
-    return data
+    return read_yaml_mapping(path, "of technology names")
 
 
 def technology_names() -> list[str]:

@@ -41,7 +41,8 @@ def format_templates(accelerators: list[Accelerator], docs: dict[str, dict[str, 
     for acc in accelerators:
         rows = [f"{acc.name}  [dataflow: {acc.dataflow}]  {acc.summary}".rstrip()]
         for key, value in acc.params.items():
-            rows.append(f"    {key:<28} {value!s:<16} {docs[acc.name].get(key, '')}")
+            shown = f"{value:g}" if isinstance(value, float) else str(value)
+            rows.append(f"    {key:<28} {shown:<16} {docs[acc.name].get(key, '')}")
         blocks.append("\n".join(rows))
     return "\n\n".join(blocks)
 

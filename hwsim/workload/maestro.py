@@ -17,21 +17,11 @@ import csv
 from pathlib import Path
 
 from ..errors import WorkloadError
+from .csvfields import positive_int
 from .layer import conv2d, depthwise_conv2d
 from .network import Network
 
 MAESTRO_COLUMNS = ("layer", "type", "stride", "K", "C", "R", "S", "Y", "X", "N")
-
-
-def _int_field(path, row_no, row, field) -> int:
-    text = (row.get(field) or "").strip()
-    try:
-        value = int(text)
-    except ValueError:
-        raise WorkloadError(f"{path}: row {row_no}: field '{field}' = {text!r}: expected an integer") from None
-    if value < 1:
-        raise WorkloadError(f"{path}: row {row_no}: field '{field}' = {value}: expected >= 1")
-    return value
 
 
 def load_maestro_layers(path, bits: int = 8, name: str | None = None) -> Network:
@@ -65,7 +55,7 @@ def _unique_names(layers):
 
 
 def _maestro_row(path, row_no, row, bits):
-    f = {field: _int_field(path, row_no, row, field) for field in MAESTRO_COLUMNS[2:]}
+    f = {field: positive_int(path, row_no, field, row.get(field)) for field in MAESTRO_COLUMNS[2:]}
     kind = row["type"].strip().upper()
     name = row["layer"].strip()
     common = dict(in_size=(f["Y"], f["X"]), kernel=(f["R"], f["S"]), stride=f["stride"],

@@ -40,6 +40,7 @@ import math
 from pathlib import Path
 
 from ..errors import WorkloadError
+from .csvfields import positive_int
 from .layer import Layer, conv2d, matmul
 from .network import Network
 
@@ -62,16 +63,6 @@ def _split(line: str) -> list[str]:
     while fields and fields[-1] == "":
         fields.pop()
     return fields
-
-
-def _int(path, row_no, field, text) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise WorkloadError(f"{path}: row {row_no}: field '{field}' = {text!r}: expected an integer") from None
-    if value < 1:
-        raise WorkloadError(f"{path}: row {row_no}: field '{field}' = {value}: expected an integer >= 1")
-    return value
 
 
 def load_scalesim_topology(path, bits: int = 8, name: str | None = None) -> Network:
@@ -120,7 +111,7 @@ def _conv_row(path, row_no, fields, bits, two_strides) -> Layer:
     if not name:
         raise WorkloadError(f"{path}: row {row_no}: field 'Layer name' = '': expected a name")
     labels = CONV_FIELDS[:6] + (CONV_FIELDS[6:8] if two_strides else ("Strides",))
-    v = dict(zip(labels, (_int(path, row_no, f, t) for f, t in zip(labels, fields[1:1 + needed]))))
+    v = dict(zip(labels, (positive_int(path, row_no, f, t) for f, t in zip(labels, fields[1:1 + needed]))))
     h, w, r, s = v["IFMAP Height"], v["IFMAP Width"], v["Filter Height"], v["Filter Width"]
     sh = v.get("Stride height", v.get("Strides"))
     sw = v.get("Stride width", v.get("Strides"))
@@ -142,7 +133,7 @@ def _conv_row(path, row_no, fields, bits, two_strides) -> Layer:
 def _gemm_row(path, row_no, fields, bits, two_strides) -> Layer:
     if len(fields) < 4:
         raise WorkloadError(f"{path}: row {row_no}: field 'columns' = {len(fields)}: expected 4 (Layer, M, N, K)")
-    m, n, k = (_int(path, row_no, f, t) for f, t in zip(GEMM_FIELDS, fields[1:4]))
+    m, n, k = (positive_int(path, row_no, f, t) for f, t in zip(GEMM_FIELDS, fields[1:4]))
     if not fields[0]:
         raise WorkloadError(f"{path}: row {row_no}: field 'Layer' = '': expected a name")
     return matmul(fields[0], m=m, n=n, k=k, bits=bits)
