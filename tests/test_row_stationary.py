@@ -119,3 +119,63 @@ def test_energy_levels_and_area_models():
     default = hwsim.evaluate(LAYERS[2], hwsim.load_template("rs")).total.area_mm2
     maestro = hwsim.evaluate(LAYERS[2], hwsim.load_template("rs", area_model="maestro2020")).total.area_mm2
     assert default > 0 and maestro > 0 and default != maestro
+
+
+# -- step_timing: maestro2020 (MAESTRO 2020's RS accounting) --------------------------------
+
+def maestro_run(layers, pes=12, lanes=9, **params):
+    return run("rs", layers, pes=pes, noc_bw_bytes_per_cycle=1024.0, step_timing="maestro2020",
+               maestro_vector_width=lanes, **params)
+
+
+def test_default_step_timing_is_pipelined():
+    assert hwsim.load_template("rs")["step_timing"] == "pipelined"
+    assert hwsim.load_template("eyeriss")["step_timing"] == "pipelined"
+    assert "maestro_steps" not in run("rs")
+
+
+def test_maestro_cluster_runtime_rules():
+    """Hand-derived from MAESTRO's source (see maestro_cluster_runtime): 1x1 -> compute 1 +
+    init ingress 1; 3x3 on Cluster(3) -> 0 (output width 2 - S < 0, step skipped);
+    7x7 with C = 3 on Cluster(3) -> edge fold, ceil(7/3) x ceil(2*3*7*7*7/9) = 687;
+    7x7 on Cluster(9) -> 0."""
+    from hwsim.dataflow.base import LayerBatch
+    layers = LayerBatch.from_layers([conv2d("a", 64, 64, 56, 1), conv2d("b", 64, 64, 56, 3),
+                                     conv2d("c", 3, 64, 224, 7, 2), conv2d("d", 2048, 1000, 7, 7)])
+    k_t = np.array([[2, 2, 2, 2]])
+    c_t = np.array([[4, 4, 3, 4]])
+    cluster = np.array([[3, 3, 3, 9]])
+    got = rs.maestro_cluster_runtime(layers, k_t, c_t, cluster, 9, 1024.0)
+    assert got.tolist() == [[2, 0, 687, 0]]
+    assert rs.maestro_cluster_pes(layers).tolist() == [[3, 3, 3, 9]]
+
+
+def test_maestro_runtime_by_hand():
+    # 3x3, C = 8, K = 6, 10x10 -> 8x8 on 12 PEs = 4 clusters of 3: steps = 3 K-tiles x 2 C-tiles
+    # x 8 columns x 2 row folds = 96, each 1 cycle (inner compute skipped, NoC 1 cycle); first
+    # step's ingress 2*4*9 + 4*4*9 = 216 elements = 1 cycle -> 96.
+    three = maestro_run([conv2d("c", 8, 6, 10, 3)]).iloc[0]
+    assert three["maestro_steps"] == 96 and three["compute_cycles"] == 96
+    # 1x1, C = 6 (tiles 4 + 2), K = 4, 5x5 on 4 clusters: 2 x 2 x 5 x 2 = 40 steps. With 1 lane
+    # the inner cluster takes 2*4 + 1 = 9 (full C tile) or 2*2 + 1 = 5 cycles (edge tile):
+    # 2 x 10 x 9 + 2 x 10 x 5 = 280, plus 1 for the first step's ingress -> 281. With 9 lanes
+    # every step is 1 + 1 = 2: 80 + 1 = 81.
+    assert maestro_run([conv2d("p", 6, 4, 5, 1)], lanes=1).iloc[0]["compute_cycles"] == 281
+    assert maestro_run([conv2d("p", 6, 4, 5, 1)], lanes=9).iloc[0]["compute_cycles"] == 81
+
+
+def test_maestro_timing_keeps_the_contract():
+    df = maestro_run(LAYERS, pes=256)
+    assert np.isfinite(df.select_dtypes("number").to_numpy()).all()
+    assert ((df["utilization"] > 0) & (df["utilization"] <= 1)).all()
+    assert (df["latency_cycles"] >= df["compute_cycles"]).all()
+    pipelined = run("rs", LAYERS, pes=256).set_index("layer")
+    df = df.set_index("layer")
+    for vector in ("pool", "add"):                                     # vector layers unchanged
+        assert df.loc[vector, "compute_cycles"] == pipelined.loc[vector, "compute_cycles"]
+    assert df.equals(maestro_run(LAYERS, pes=256).set_index("layer"))  # deterministic
+
+
+def test_maestro_timing_needs_a_whole_cluster():
+    with pytest.raises(MappingError, match="'pes' = 2.*Cluster\\(3,P\\)"):
+        maestro_run([conv2d("c", 8, 6, 10, 3)], pes=2, pe_rows=0)
