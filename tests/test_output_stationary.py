@@ -5,7 +5,6 @@ the numbers below are worked out by hand in the comments, from the mechanism in
 hwsim/dataflow/output_stationary.py's docstring.
 """
 
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import hwsim
+from hwsim.dataflow import maestro_rs
 from hwsim.dataflow import row_stationary as rs
 from hwsim.errors import MappingError, TemplateError
 from hwsim.workload import conv2d, depthwise_conv2d, eltwise, matmul, pool2d
@@ -145,9 +146,9 @@ def test_maestro_cluster_runtime_rules():
     k_t = np.array([[2, 2, 2, 2]])
     c_t = np.array([[4, 4, 3, 4]])
     cluster = np.array([[3, 3, 3, 9]])
-    got = rs.maestro_cluster_runtime(layers, k_t, c_t, cluster, 9, 1024.0)
+    got = maestro_rs.maestro_cluster_runtime(layers, k_t, c_t, cluster, 9, 1024.0)
     assert got.tolist() == [[2, 0, 687, 0]]
-    assert rs.maestro_cluster_pes(layers).tolist() == [[3, 3, 3, 9]]
+    assert maestro_rs.maestro_cluster_pes(layers).tolist() == [[3, 3, 3, 9]]
 
 
 def test_maestro_runtime_by_hand():

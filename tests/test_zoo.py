@@ -20,7 +20,6 @@ Published totals and their sources (a tolerance sits next to each use):
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 import yaml

@@ -48,7 +48,7 @@ candidates only grow).
 
 ``step_timing: maestro2020`` replaces the compute time of MAC layers by MAESTRO
 2020's runtime for its row-stationary mapping (``Resnet50_rs.m``); see
-``maestro_rs_runtime``. It reproduces MAESTRO's *accounting*, including steps
+``maestro_rs.maestro_rs_runtime``. It reproduces MAESTRO's *accounting*, including steps
 that deliver more MACs per cycle than the PEs have lanes, not a buildable
 machine. ``pipelined`` (the default) is the Eyeriss model above.
 """
@@ -64,6 +64,7 @@ from ..hardware.params import AREA_MODEL, CLOCK_HZ, TECHNOLOGY, Param
 from ..units import ceil_div, um2_to_mm2
 from .base import ConfigBatch, CostArrays, LayerBatch, bounded_latency
 from .common import vector_compute_cycles, vector_traffic_bytes
+from .maestro_rs import maestro_cluster_pes, maestro_rs_runtime
 
 PARAMETERS = {
     "pes": Param(int, "number of processing elements (one MAC each)"),
@@ -103,16 +104,6 @@ _STACKS = (1, 2, 4, 8)
 # Scratchpad bandwidth: each PE touches its spads every cycle; 4 words of up to
 # 32 b per cycle is an upper bound that never binds (the MAC does).
 _L1_BYTES_PER_PE_CYCLE = 16.0
-
-# MAESTRO's RS mapping (shared/reference/maestro/Resnet50_rs.m, the mapping of the
-# Resnet50_rs_pe256.csv run): TemporalMap(2,2) K; TemporalMap(4,4) C;
-# TemporalMap(Sz(R),Sz(R)) R; SpatialMap(Sz(R),1) Y; TemporalMap(Sz(S),1) X;
-# Cluster(3,P); SpatialMap(1,1) X; SpatialMap(1,1) S; TemporalMap(Sz(S),Sz(S)) S.
-MAESTRO_RS_K_TILE = 2          # TemporalMap(2,2) K
-MAESTRO_RS_C_TILE = 4          # TemporalMap(4,4) C
-MAESTRO_RS_CLUSTER_PES = 3     # Cluster(3,P)
-MAESTRO_RS_FC_CLUSTER_PES = 9  # FC1000 (a 7x7 filter over the whole 7x7 input): Cluster(9,P)
-
 
 # -- mapping ---------------------------------------------------------------------
 
@@ -228,138 +219,6 @@ def best_split(layers: LayerBatch, configs: ConfigBatch, rows, cols, s, n_s, q, 
             "active": np.broadcast_to(active, shape)}
 
 
-# -- MAESTRO 2020 step timing (step_timing: maestro2020) -----------------------------------------
-
-def maestro_cluster_pes(layers: LayerBatch):
-    """PEs per cluster in ``Resnet50_rs.m``: ``Cluster(3,P)``, except ``Cluster(9,P)``
-    for the fully connected layer written as a filter that covers its whole
-    (padded) input (FC1000: 7x7 over 7x7). (1, L)."""
-    whole_input = (layers.r >= layers.h + 2 * layers.pad_h) & (layers.s >= layers.w + 2 * layers.pad_w)
-    fc = whole_input & (layers.r * layers.s > 1)
-    return np.where(fc, MAESTRO_RS_FC_CLUSTER_PES, MAESTRO_RS_CLUSTER_PES)
-
-
-def maestro_cluster_runtime(layers: LayerBatch, k_t, c_t, cluster, lanes, noc_elems):
-    """Cycles MAESTRO's inner cluster (``Cluster(m,P)``, m = ``cluster`` PEs) takes
-    for one outer step on a ``k_t`` filters x ``c_t`` channels tile; its CSV
-    "Compute Delay". (maestro-project/maestro, cost-model/include/cost-analysis/
-    CA_cost-analysis-engine.hpp ``AnalyzeClusterLevel_V2``; CA_reuse-analysis.hpp
-    ``GetNumCriticalPathPartialSums``/``GetPEEgressVolume``/``AnalyzeOutputMappingSizes``,
-    read in its georgia-tech-synergy-lab/maestro copy; DFA_cluster-analysis.hpp
-    ``InheritMissingDirectives`` for the inner cluster's dimensions.)
-
-    The inner cluster receives an ``R x S`` input window (one output pixel) and
-    maps ``SpatialMap(1,1) X; SpatialMap(1,1) S; TemporalMap(S,S) S`` onto its
-    m PEs. MAESTRO's analysis of that, as its source implements it:
-
-    * a base-cluster step takes ``ceil(partial sums / vector width)`` cycles, where
-      the partial sums multiply the mapped size of every reduction directive --
-      S appears in two directives, so it counts twice: ``k_t * c_t * R * S * S``;
-    * the output width mapped on a PE is ``X - S + 1`` with X = 1 (one column per
-      PE) and S = Sz(S) (the later S directive wins): ``2 - S``, negative for
-      S > 1. Steps with a non-positive partial-sum count are skipped
-      (``num_partial_sums <= 0 -> continue``): they cost nothing;
-    * except the spatial *edge* fold of X when exactly one PE is active there
-      (``S mod m == 1``): that branch multiplies by the edge size of the *input*
-      X (1) instead of the output width, so it counts ``k_t*c_t*R*S*S`` partial
-      sums; it recurs once per fold of the S spatial map, ``ceil(S/m)`` times,
-      each compute-bound (ingress overlapped);
-    * ``S == 1``: one step, the initialisation case, whose ingress (the weight
-      and input windows) is not overlapped: compute + ``ceil(ingress / NoC)``.
-
-    So 1x1 layers: 1 + 1 = 2 cycles; 3x3 on m = 3: 0 (the step's 2*4*3*3 = 72
-    MACs per cluster are never charged); CONV1 (7x7, C = 3, m = 3): ceil(7/3) x ceil(2*3*7*7*7/9) =
-    3 x 229 = 687; FC1000 (7x7, m = 9): 0.
-    """
-    r, s = layers.r, layers.s
-    compute = ceil_div(k_t * c_t * r * s * s, lanes)
-    ingress = np.ceil((k_t * c_t * r * s + c_t * r * s) / noc_elems)
-    edge_fold = (s > 1) & (s % cluster == 1)
-    runtime = np.where(s == 1, compute + ingress,
-                       np.where(edge_fold, ceil_div(s, cluster) * np.maximum(compute, ingress), 0.0))
-    return np.where((k_t > 0) & (c_t > 0), runtime, 0.0)
-
-
-def maestro_rs_runtime(layers: LayerBatch, pes, lanes, noc_elems):
-    """MAESTRO 2020's runtime of a layer under its RS mapping ``Resnet50_rs.m``.
-
-    MAESTRO runtime = sum over the temporal steps of the outer cluster level of
-    the step delay (``AnalyzeClusterLevel_V2``): ``max(inner cluster runtime,
-    ingress, egress)`` per step (double buffering), except the first
-    ("all init") step, which pays ``inner + ingress`` with the ingress not
-    overlapped.
-
-    * **Steps.** ``ceil(K/2)`` filter tiles x ``ceil(C/4)`` channel tiles (both
-      with their smaller edge tile; a depthwise layer's channels play C, as in
-      MAESTRO's DSCONV) x N x Q output columns (``TemporalMap(Sz(S),1) X`` with
-      the layer's stride; windows that fall off the edge have no outputs and are
-      skipped) x ``ceil(P / clusters)`` folds of the output rows spread over the
-      ``pes // m`` clusters (``SpatialMap(Sz(R),1) Y``).
-    * **Inner runtime**: ``maestro_cluster_runtime``.
-    * **Ingress** (elements over a NoC of ``noc_elems`` per cycle): the first step
-      loads the weight tile once and every active cluster's input window, with no
-      reuse (``k_t*c_t*R*S + clusters*c_t*R*S``; 2016 elements for 3x3 on 54
-      clusters -> 2 cycles, 12,789 for CONV1 -> 13); later steps load the tile
-      with the rows the clusters share counted once. Egress: one output per
-      cluster and filter. With a 1024-element NoC both are 1 cycle for
-      ResNet-50 -- so a step whose inner runtime is 0 (3x3, FC) costs 1 cycle.
-
-    E.g. CONV2_1_2 (3x3, K = C = 64, 56 -> 54): 32 x 16 x 54 x 1 steps of
-    1 cycle + 1 (first-step ingress 2) = 27,649 cycles for 107.5 M MACs, i.e.
-    3,888 MACs/cycle on 256 PEs: more than 256 PEs x 9 lanes. This reproduces
-    MAESTRO's accounting of the mapping, *not a buildable machine*.
-
-    Not monotone in ``pes``: MAESTRO uses every cluster, and more clusters load
-    more input rows per step; a PE count that adds clusters without removing a
-    fold of the output rows adds ingress, and once a step's ingress passes one
-    NoC cycle the step is ingress-bound (e.g. a 16-bit 5x5 layer, 27 rows: 11 ->
-    12 clusters doubles the runtime). Only the first step's ingress is checked
-    against MAESTRO's CSV (its "Ingress Delay (Max)"); later steps' ingress
-    (the tile with the clusters' shared rows counted once) is 1 cycle throughout
-    ResNet-50, so its form is a modelling choice. The pipelined default is
-    monotone.
-
-    Returns (C, L) arrays: ``runtime``, ``steps``, ``compute_delay`` (the inner
-    runtime of a full tile as MAESTRO reports it, at least 1) and
-    ``active_clusters`` (MAESTRO's "Avg number of utilized PEs": clusters per fold).
-    """
-    cluster = maestro_cluster_pes(layers)
-    clusters = pes // cluster
-    depthwise = layers.c == 1
-    channels = np.where(depthwise, layers.g, layers.c)          # MAESTRO's C
-    group_loop = np.where(depthwise, 1, layers.g)
-    k, r, s = layers.k, layers.r, layers.s
-    folds = ceil_div(layers.p, clusters)
-    positions = layers.n * layers.q * folds * group_loop
-    active = np.minimum(layers.p, clusters)
-    rows_spanned = (active - 1) * layers.stride_h + r            # input rows the clusters share
-
-    def step_delay(k_t, c_t):
-        inner = maestro_cluster_runtime(layers, k_t, c_t, cluster, lanes, noc_elems)
-        ingress = np.ceil((k_t * c_t * r * s + c_t * rows_spanned * s) / noc_elems)
-        egress = np.ceil(active * k_t / noc_elems)
-        return inner, np.maximum(inner, np.maximum(ingress, egress))
-
-    k_tiles = ((np.minimum(MAESTRO_RS_K_TILE, k), k // MAESTRO_RS_K_TILE),
-               (k % MAESTRO_RS_K_TILE, (k % MAESTRO_RS_K_TILE > 0).astype(np.int64)))
-    c_tiles = ((np.minimum(MAESTRO_RS_C_TILE, channels), channels // MAESTRO_RS_C_TILE),
-               (channels % MAESTRO_RS_C_TILE, (channels % MAESTRO_RS_C_TILE > 0).astype(np.int64)))
-    runtime = 0.0
-    steps = 0
-    for k_t, n_k in k_tiles:
-        for c_t, n_c in c_tiles:
-            count = n_k * n_c * positions
-            runtime = runtime + count * step_delay(k_t, c_t)[1]
-            steps = steps + count
-    # The first step (first, full-size tile): inner + unoverlapped ingress, no reuse.
-    k0, c0 = k_tiles[0][0], c_tiles[0][0]
-    inner0, steady0 = step_delay(k0, c0)
-    first_ingress = np.ceil((k0 * c0 * r * s + active * c0 * r * s) / noc_elems)
-    runtime = runtime + inner0 + first_ingress - steady0
-    return {"runtime": runtime, "steps": steps, "compute_delay": np.maximum(inner0, 1.0),
-            "active_clusters": layers.p / folds}
-
-
 # -- the model ---------------------------------------------------------------------
 
 def cost(layers: LayerBatch, configs: ConfigBatch) -> CostArrays:
@@ -374,8 +233,7 @@ def cost(layers: LayerBatch, configs: ConfigBatch) -> CostArrays:
 
     mac = layers.is_mac
     # Vector layers go through the MAC formulas with harmless shapes, then np.where.
-    n, g, k, c = layers.n, layers.g, layers.k, layers.c
-    r, e, f = layers.r, layers.p, layers.q
+    r = layers.r
     filter_w, ifmap_w, psum_w = spad_words(configs, bpw)
     _check_spads(filter_w, ifmap_w, psum_w, configs, layers)
     s, n_s, q, p = pe_block(layers, filter_w, ifmap_w, psum_w)

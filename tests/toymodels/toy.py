@@ -9,7 +9,7 @@ of the model contract (hwsim/dataflow/base.py) and is loaded by dotted name
 import numpy as np
 
 from hwsim.dataflow.base import CostArrays, bounded_latency
-from hwsim.dataflow.common import vector_compute_cycles, vector_traffic_bytes
+from hwsim.dataflow.common import vector_compute_cycles
 from hwsim.hardware.memory import MemoryLevel
 from hwsim.hardware.params import CLOCK_HZ, TECHNOLOGY, Param
 from hwsim.units import ceil_div
