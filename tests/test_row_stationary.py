@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import hwsim
-from hwsim.dataflow import maestro_rs
+from hwsim.dataflow import maestro_rs, rs_mapping
 from hwsim.dataflow import row_stationary as rs
 from hwsim.errors import MappingError, TemplateError
 from hwsim.workload import conv2d, depthwise_conv2d, eltwise, matmul, pool2d
@@ -28,20 +28,20 @@ def run(template, layers=LAYERS, **params):
 
 def test_fold_and_replicate_reproduces_eyeriss_sets():
     # JSSC 2017: CONV1 11x55 -> 11x14 strips, CONV2 5x27 -> 14 + 13 stacked, CONV3 3x13 x 4 sets.
-    fold_h, fold_w, sets, active = rs.fold_and_replicate(np.array([11, 5, 3]), np.array([55, 27, 13]), 12, 14)
+    fold_h, fold_w, sets, active = rs_mapping.fold_and_replicate(np.array([11, 5, 3]), np.array([55, 27, 13]), 12, 14)
     assert active.tolist() == [154, 135, 156]
     assert fold_w.tolist() == [4, 1, 1] and sets.tolist() == [1, 1, 4] and fold_h.tolist() == [1, 1, 1]
 
 
 def test_fold_height_when_filter_taller_than_array():
-    fold_h, _, _, active = rs.fold_and_replicate(np.array([11]), np.array([5]), 4, 8)
+    fold_h, _, _, active = rs_mapping.fold_and_replicate(np.array([11]), np.array([5]), 4, 8)
     assert fold_h.tolist() == [3] and active.tolist() == [4 * 5]
 
 
 def test_loop_time_counts_the_short_last_pass():
-    steps, passes = rs.loop_time(np.array([96]), np.array([20]), np.array([1]))
+    steps, passes = rs_mapping.loop_time(np.array([96]), np.array([20]), np.array([1]))
     assert passes.tolist() == [5] and steps.tolist() == [96]
-    steps, passes = rs.loop_time(np.array([10]), np.array([4]), np.array([2]))
+    steps, passes = rs_mapping.loop_time(np.array([10]), np.array([4]), np.array([2]))
     assert passes.tolist() == [2] and steps.tolist() == [4 + 1]
 
 

@@ -46,6 +46,9 @@ m in 1, 2, 4, 8, the fastest taken), generalising MAESTRO's ``Cluster(Sz(R), P)`
 compute cycles (wider arrays fold less and replicate more, and the split
 candidates only grow).
 
+The mapping (folding, replication, spad blocking, split choice) is in
+``rs_mapping.py``; this module turns it into cycles, traffic, energy and area.
+
 ``step_timing: maestro2020`` replaces the compute time of MAC layers by MAESTRO
 2020's runtime for its row-stationary mapping (``Resnet50_rs.m``); see
 ``maestro_rs.maestro_rs_runtime``. It reproduces MAESTRO's *accounting*, including steps
@@ -61,10 +64,11 @@ from ..errors import MappingError
 from ..hardware.area import default_area_mm2, maestro2020_area_um2
 from ..hardware.memory import MemoryLevel
 from ..hardware.params import AREA_MODEL, CLOCK_HZ, TECHNOLOGY, Param
-from ..units import ceil_div, um2_to_mm2
+from ..units import um2_to_mm2
 from .base import ConfigBatch, CostArrays, LayerBatch, bounded_latency
 from .common import vector_compute_cycles, vector_traffic_bytes
 from .maestro_rs import maestro_cluster_pes, maestro_rs_runtime
+from .rs_mapping import array_shape, best_split, pe_block, spad_words, STACKS
 
 PARAMETERS = {
     "pes": Param(int, "number of processing elements (one MAC each)"),
@@ -90,134 +94,9 @@ PARAMETERS = {
                                        "timing and the default area model have one MAC per PE"),
 }
 
-# Eyeriss PE scratchpads (JSSC'17 Table I): filter 224, ifmap 12, psum 24 words.
-# Used to split ``l1_bytes`` when the per-spad word counts are not given.
-EYERISS_SPAD_SPLIT = {"filter": 224, "ifmap": 12, "psum": 24}
-# Eyeriss moves ifmaps, filters and psums on separate, equally wide buses
-# (64 b each, JSSC'17 Sec. V): the filter fill gets one third of the NoC.
-FILTER_BUS_SHARE = 1.0 / 3.0
-# Split candidates for the replicated sets: t sets work on different filters and
-# the other sets all on different channels (r) or all on different groups (gamma).
-_FILTER_SETS = np.array(list(range(1, 17)) + [24, 32, 48, 64, 96, 128, 192, 256])
-# pe_rows = 0: candidate array heights, in sets of R rows stacked vertically.
-_STACKS = (1, 2, 4, 8)
 # Scratchpad bandwidth: each PE touches its spads every cycle; 4 words of up to
 # 32 b per cycle is an upper bound that never binds (the MAC does).
 _L1_BYTES_PER_PE_CYCLE = 16.0
-
-# -- mapping ---------------------------------------------------------------------
-
-def array_shape(pes, pe_rows, filter_rows, stack=1):
-    """Physical (rows, cols) the layer sees: ``pe_rows x pes//pe_rows``, or for
-    ``pe_rows == 0`` columns of ``min(stack * R, pes)`` PEs (``stack`` sets of R
-    rows on top of each other)."""
-    rows = np.where(pe_rows > 0, pe_rows, np.minimum(stack * filter_rows, pes))
-    return rows, pes // rows
-
-
-def fold_and_replicate(set_rows, set_cols, rows, cols):
-    """Fit the ``set_rows x set_cols`` logical PE set on a ``rows x cols`` array.
-
-    Returns ``fold_h`` (filter-row folds, run in turn), ``fold_w`` (output-row
-    strips run in turn), ``sets`` (replicas side by side) and ``active_pes``.
-    A set wider than the array is cut into strips; strips go to spare rows
-    first (nn_dataflow's w-to-h adjustment), the rest run sequentially.
-    """
-    fold_h = np.where(set_rows > rows, ceil_div(set_rows, rows), 1)
-    repl_h = np.where(set_rows > rows, 1, rows // np.maximum(set_rows, 1))
-    fold_w = np.where(set_cols > cols, ceil_div(set_cols, cols), 1)
-    repl_w = np.where(set_cols > cols, 1, cols // np.maximum(set_cols, 1))
-    stack = np.minimum(repl_h, fold_w)                 # strips stacked into spare rows
-    fold_w = ceil_div(fold_w, stack)
-    repl_h = repl_h // stack
-    strip_rows = ceil_div(set_rows, fold_h)
-    strip_cols = ceil_div(set_cols, fold_w)            # columns of one set, before stacking
-    active = strip_rows * strip_cols * repl_h * repl_w
-    return fold_h, fold_w, repl_h * repl_w, active
-
-
-def spad_words(configs: ConfigBatch, bytes_per_word):
-    """(filter, ifmap, psum) scratchpad words per PE, (C, L) arrays."""
-    l1_words = configs["l1_bytes"] / bytes_per_word
-    total = sum(EYERISS_SPAD_SPLIT.values())
-    out = []
-    for name in ("filter", "ifmap", "psum"):
-        given = configs[f"{name}_spad_words"]
-        derived = np.floor(l1_words * EYERISS_SPAD_SPLIT[name] / total)
-        out.append(np.where(given > 0, given, derived).astype(np.int64))
-    return tuple(out)
-
-
-def pe_block(layers: LayerBatch, filter_w, ifmap_w, psum_w):
-    """Per-PE work of one pass: filter-row segment ``s`` (S cut into ``n_s``
-    segments when it exceeds the ifmap spad), ``q`` channels, ``p`` filters."""
-    s = np.minimum(layers.s, ifmap_w)
-    n_s = ceil_div(layers.s, np.maximum(s, 1))
-    q = np.minimum(layers.c, ifmap_w // np.maximum(s, 1))
-    p = np.minimum(np.minimum(layers.k, psum_w), filter_w // np.maximum(q * s, 1))
-    return s, n_s, q, p
-
-
-def loop_time(extent, per_pe, sets):
-    """Sequential steps of a loop of ``extent`` spread over ``sets`` PE sets that
-    each take ``per_pe`` per pass: full passes plus the shorter last one."""
-    chunk = per_pe * sets
-    n = ceil_div(extent, chunk)
-    rest = extent - (n - 1) * chunk
-    return (n - 1) * per_pe + ceil_div(rest, sets), n
-
-
-def best_split(layers: LayerBatch, configs: ConfigBatch, rows, cols, s, n_s, q, p, bpw, noc_bw):
-    """Cycles of the layer on a ``rows x cols`` array with the fastest split of
-    the replicated sets into t (filters) x r (channels) x gamma (groups), and
-    the loop counts and GLB reload factors of that mapping ((C, L) arrays)."""
-    n, g, k, c = layers.n, layers.g, layers.k, layers.c
-    r, e, f = layers.r, layers.p, layers.q
-    fold_h, fold_w, sets, active = fold_and_replicate(r, e, rows, cols)
-    x = (Ellipsis, None, None)                                       # trailing candidate axes
-    t_c = _FILTER_SETS.reshape(1, 1, -1, 1)                           # sets on different filters
-    to_groups = np.array([False, True]).reshape(1, 1, 1, -1)         # where the other sets go
-    sets4 = sets[x]
-    valid = t_c <= sets4
-    rest = np.maximum(sets4 // t_c, 1)
-    r_c = np.where(to_groups, 1, rest)                                # sets on different channels
-    gam = np.where(to_groups, rest, 1)                                # sets on different groups
-    kt, n_k = loop_time(k[x], p[x], t_c)
-    ct, n_c = loop_time(c[x], q[x], r_c)
-    gt = ceil_div(g[x], gam)
-    outer = (n * n_s * fold_h * fold_w)[x] * gt
-    mac_cycles = outer * kt * ct * (s * f)[x]
-    psum_cycles = outer * kt * n_c * f[x]                            # vertical psum adds
-
-    # GLB tiling (half the GLB for psums): filters stay in the spads while the
-    # psums they feed fit -- for the whole batch, else per image, else per E strip
-    # (filters refilled per image / per strip); beyond that psums spill to DRAM.
-    # The fit is checked per group (an optimistic simplification for gamma > 1
-    # that keeps the mapping monotone in the number of sets).
-    glb_half = (configs["l2_bytes"] / bpw)[x] / 2.0
-    in_flight = np.minimum(p[x] * t_c, k[x])
-    strip_tile = (ceil_div(e, fold_w) * f)[x] * in_flight
-    image_tile = (e * f)[x] * in_flight
-    w_reload = np.where(n[x] * image_tile <= glb_half, 1,
-                        np.where(image_tile <= glb_half, n[x], n[x] * fold_w[x]))
-    spill = strip_tile > glb_half
-    ifmap_all = (n * g * c * layers.h * layers.w)[x]
-    i_reload = np.where(ifmap_all <= glb_half, 1, n_k)              # else streamed per filter block
-    # Every filter word is filled once per reload, multicast along its PE row.
-    fill_cycles = (layers.weight_elems * bpw)[x] * w_reload / (noc_bw[x] * FILTER_BUS_SHARE)
-    cycles = np.where(valid, mac_cycles + psum_cycles + fill_cycles, np.inf)
-    flat = cycles.shape[:-2] + (-1,)
-    best = np.argmin(cycles.reshape(flat), axis=-1)[..., None]
-
-    def pick(a):
-        return np.take_along_axis(np.broadcast_to(a, cycles.shape).reshape(flat), best, axis=-1)[..., 0]
-
-    shape = cycles.shape[:-2]
-    return {"compute": pick(cycles), "n_k": pick(n_k), "n_c": pick(n_c), "w_reload": pick(w_reload),
-            "i_reload": pick(i_reload), "spill": pick(spill),
-            "rows": np.broadcast_to(rows, shape), "cols": np.broadcast_to(cols, shape),
-            "active": np.broadcast_to(active, shape)}
-
 
 # -- the model ---------------------------------------------------------------------
 
@@ -241,7 +120,7 @@ def cost(layers: LayerBatch, configs: ConfigBatch) -> CostArrays:
     # One mapping policy: the fastest of a handful of array shapes (pe_rows = 0)
     # and, within each, of the splits of the replicated sets.
     best = None
-    for stack in _STACKS:
+    for stack in STACKS:
         rows, cols = array_shape(pes, pe_rows, r, stack)
         cand = best_split(layers, configs, rows, cols, s, n_s, q, p, bpw, noc_bw)
         if best is None:
