@@ -4,6 +4,6 @@ tests/conftest.py: skipped outside CI when absent, failed in CI)."""
 import pytest
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(autouse=True, scope="session")
 def _needs_reference(reference):
     return reference
