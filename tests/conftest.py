@@ -1,9 +1,6 @@
 """Shared fixtures.
 
-Tests that read published data use the ``reference`` fixture: the data lives in
-../shared/reference beside the repository. Outside CI a checkout without it skips
-those tests; in CI (CI=true) a missing folder fails them, so validation can never
-pass by not running.
+Tests that read published data use the ``reference`` fixture (see refdata.py).
 """
 
 import os
@@ -12,7 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from refdata import REFERENCE
+from refdata import require_reference
 
 # Property tests are deterministic by default (same examples every run, as CI needs);
 # HYPOTHESIS_PROFILE=explore searches with fresh random examples.
@@ -25,11 +22,7 @@ DATA = Path(__file__).parent / "data"
 
 @pytest.fixture(scope="session")
 def reference() -> Path:
-    if not REFERENCE.is_dir():
-        if os.environ.get("CI"):
-            pytest.fail(f"reference data not found at {REFERENCE}")
-        pytest.skip(f"reference data not found at {REFERENCE}")
-    return REFERENCE
+    return require_reference()
 
 
 @pytest.fixture

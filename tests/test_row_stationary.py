@@ -5,7 +5,6 @@ import pytest
 
 import hwsim
 from hwsim.dataflow import maestro_rs, rs_mapping
-from hwsim.dataflow import row_stationary as rs
 from hwsim.errors import MappingError, TemplateError
 from hwsim.workload import conv2d, depthwise_conv2d, eltwise, matmul, pool2d
 
