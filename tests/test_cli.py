@@ -58,3 +58,19 @@ def test_errors_are_one_line(capsys, argv, words):
 def test_console_script_has_no_traceback():
     proc = subprocess.run(["hwsim", "eval", "--set", "l2_bytes=0"], capture_output=True, text=True)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "l2_bytes" in proc.stderr
+
+
+@pytest.mark.parametrize("path, template, layers", [
+    ("scalesim/alexnet_topology.csv", "tpu", 5),
+    ("maestro/MobileNetV2_layers.csv", "shi", 56),
+])
+def test_eval_reads_layer_files(capsys, tmp_path, reference, path, template, layers):
+    csv = tmp_path / "out.csv"
+    code, out, err = run(capsys, "eval", "--network", str(reference / path), "--template", template, "--csv", str(csv))
+    assert code == 0, err
+    assert len(pd.read_csv(csv)) == layers
+
+
+def test_eval_layer_file_rejects_batch(capsys, reference):
+    code, _, err = run(capsys, "eval", "--network", str(reference / "maestro" / "vgg16_layers.csv"), "--batch", "2")
+    assert code == 2 and "batch" in err
