@@ -30,7 +30,8 @@ TEMPLATES = hwsim.template_names()
 @st.composite
 def layers(draw):
     kind = draw(st.sampled_from(["conv", "conv", "depthwise", "matmul", "pool"]))
-    bits = draw(st.sampled_from([8, 16]))
+    bits = draw(st.sampled_from([8, 16, {"input": 8, "weight": 4, "output": 16},
+                                 {"input": 16, "weight": 8, "output": 32}]))    # one width, or per tensor
     batch = draw(st.integers(1, 2))
     if kind == "matmul":
         return matmul("mm", draw(st.integers(1, 256)), draw(st.integers(1, 256)), draw(st.integers(1, 256)),

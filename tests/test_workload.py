@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from hwsim import Network, WorkloadError, zoo
 from hwsim.workload import (Layer, conv2d, conv_output_size, depthwise_conv2d, eltwise, global_avgpool,
-                            load_maestro_layers, matmul, pool2d)
+                            load_maestro_layers, matmul, pool2d, tensor_bits)
 from refdata import REFERENCE
 
 MAESTRO = REFERENCE / "maestro"
@@ -127,6 +127,87 @@ def test_eltwise_counts():
     three = eltwise("sum3", 4, 5, op="mul", inputs=3, bits=32)
     assert (three.op, three.vector_ops, three.read_bytes, three.write_bytes) == ("mul", 2 * 100, 3 * 100 * 4, 400)
     assert three.macs == 0 and not three.is_mac
+
+
+# -- precision per tensor ----------------------------------------------------------------------
+
+MIXED = {"input": 8, "weight": 4, "output": 16}
+
+
+def test_int_bits_set_every_tensor():
+    layer = conv2d("c", 3, 8, (5, 5), 3, bits=16)
+    assert (layer.input_bits, layer.weight_bits, layer.output_bits, layer.bits) == (16, 16, 16, 16)
+    assert tensor_bits(8, "here") == {"input_bits": 8, "weight_bits": 8, "output_bits": 8}
+
+
+@pytest.mark.parametrize("build", [
+    lambda bits: conv2d("c", 3, 8, (5, 5), 3, bits=bits),
+    lambda bits: depthwise_conv2d("dw", 8, (5, 5), bits=bits),
+    lambda bits: matmul("mm", 3, 5, 7, bits=bits),
+    lambda bits: pool2d("p", 8, (4, 4), 2, bits=bits),
+    lambda bits: global_avgpool("g", 8, (4, 4), bits=bits),
+    lambda bits: eltwise("e", 8, (4, 4), bits=bits),
+])
+def test_constructors_take_a_bits_mapping(build):
+    layer = build(MIXED)
+    assert (layer.input_bits, layer.weight_bits, layer.output_bits) == (8, 4, 16)
+    assert layer.bits == 8                                   # MAC operands: max(input, weight)
+    assert layer.shape_key() != build(8).shape_key()          # all three widths are in the key
+    assert build({"input": 8, "weight": 8, "output": 8}) == build(8)
+
+
+def test_mac_precision_is_the_wider_operand():
+    assert matmul("mm", 3, 5, 7, bits={"input": 4, "weight": 16, "output": 8}).bits == 16
+    assert matmul("mm", 3, 5, 7, bits={"input": 16, "weight": 4, "output": 32}).bits == 16
+
+
+def test_mixed_compulsory_bytes_by_hand():
+    # inputs 2*3*7 = 42 at 1 B, weights 7*5 = 35 at 0.5 B, outputs 2*3*5 = 30 at 2 B
+    layer = matmul("fc", m=3, n=5, k=7, batch=2, bits=MIXED)
+    assert (layer.input_bytes_per_elem, layer.weight_bytes_per_elem, layer.output_bytes_per_elem) == (1, 0.5, 2)
+    assert layer.compulsory_bytes == 42 + 17.5 + 60
+    conv = conv2d("c", 2, 4, (5, 5), 3, bits={"input": 16, "weight": 8, "output": 32})
+    # inputs 2*5*5 = 50 at 2 B, weights 4*2*3*3 = 72 at 1 B, outputs 4*3*3 = 36 at 4 B
+    assert conv.compulsory_bytes == 100 + 72 + 144
+
+
+def test_vector_layers_read_at_input_and_write_at_output_width():
+    pool = pool2d("pool", 3, (4, 4), 2, batch=2, bits={"input": 16, "weight": 8, "output": 8})
+    assert (pool.read_bytes, pool.write_bytes) == (2 * 3 * 16 * 2, 2 * 3 * 4 * 1)
+    add = eltwise("add", 4, 5, inputs=3, bits={"input": 8, "weight": 8, "output": 32})
+    assert (add.read_bytes, add.write_bytes) == (3 * 100, 100 * 4)
+    assert add.compulsory_bytes == 300 + 400                # vector layers: their stated bytes
+
+
+def test_zoo_takes_a_bits_mapping():
+    net = zoo.resnet18(bits=MIXED)
+    assert {(l.input_bits, l.weight_bits, l.output_bits) for l in net.layers} == {(8, 4, 16)}
+    assert net.macs == zoo.resnet18().macs
+    with pytest.raises(WorkloadError, match=r"network 'resnet18'.*'bits'.*unknown key 'psum'"):
+        zoo.resnet18(bits={**MIXED, "psum": 32})
+
+
+@pytest.mark.parametrize("bits,pattern", [
+    ({"input": 8, "weight": 4, "output": 16, "psum": 32},
+     r"'bits' = .*unknown key 'psum'.*'input', 'weight', 'output'"),
+    ({"input": 8, "weight": 4}, r"'bits' = .*missing key 'output'"),
+    ({"input": 8, "weight": 0, "output": 8}, r"'bits' = .*key 'weight' = 0: expected an integer >= 1"),
+    ({"input": 8, "weight": 4.5, "output": 8}, r"'bits' = .*key 'weight' = 4.5"),
+    ({"input": True, "weight": 8, "output": 8}, r"'bits' = .*key 'input' = True"),
+    ("8", r"'bits' = '8': expected an integer >= 1 or a mapping"),
+    (-8, r"'bits' = -8"),
+])
+def test_bad_bits_raise_workload_error(bits, pattern):
+    for build in (lambda: conv2d("c", 3, 8, (5, 5), 3, bits=bits), lambda: matmul("c", 3, 5, 7, bits=bits),
+                  lambda: pool2d("c", 8, (4, 4), 2, bits=bits), lambda: eltwise("c", 8, (4, 4), bits=bits)):
+        with pytest.raises(WorkloadError, match=r"layer 'c': field " + pattern):
+            build()
+
+
+@pytest.mark.parametrize("field", ["input_bits", "weight_bits", "output_bits"])
+def test_bad_tensor_width_names_its_field(field):
+    with pytest.raises(WorkloadError, match=rf"'u'.*'{field}' = 0: expected an integer >= 1"):
+        Layer("u", "matmul", 1, 1, 1, 1, 1, **{field: 0})
 
 
 # -- bad layers -------------------------------------------------------------------------------

@@ -9,6 +9,15 @@ Everything is vectorized: layer fields are arrays of shape ``(1, L)`` over the
 *unique* layers of a network, config fields are arrays of shape ``(C, 1)`` over
 design points, and every per-layer result has shape ``(C, L)`` by broadcasting.
 A model never loops over layers or configs in Python.
+
+Precision is per tensor (``input_bits``, ``weight_bits``, ``output_bits``);
+``bits`` = max(input, weight) is the MAC operand precision. A model counts
+accesses in words (elements, whatever their width) and converts each tensor's
+words to bytes and energy at that tensor's width. Per-access energies are
+proportional to the access width (``hwsim.hardware.technology``), so a mix of
+tensors costs ``mac_words(...) x energy per access at bits``, and moves
+``tensor_bytes(...)`` bytes: both reduce to the single-width formulas, bit for
+bit, when the three widths are equal.
 """
 
 from __future__ import annotations
@@ -24,8 +33,8 @@ from ..hardware.technology import Technology
 from ..workload.layer import Layer
 
 INT_FIELDS = ("n", "g", "k", "c", "p", "q", "r", "s", "stride_h", "stride_w", "pad_h", "pad_w",
-              "dil_h", "dil_w", "h", "w", "bits", "macs", "vector_ops", "read_bytes", "write_bytes",
-              "input_elems", "weight_elems", "output_elems")
+              "dil_h", "dil_w", "h", "w", "bits", "input_bits", "weight_bits", "output_bits", "macs",
+              "vector_ops", "read_bytes", "write_bytes", "input_elems", "weight_elems", "output_elems")
 
 
 @dataclass(frozen=True)
@@ -36,6 +45,7 @@ class LayerBatch:
     ``k`` filters over ``c`` channels each, so MACs = n*g*k*c*p*q*r*s. ``h, w`` is
     the unpadded input size. Vector (non-MAC) layers have ``is_mac == False`` and
     are described by ``vector_ops``, ``read_bytes`` and ``write_bytes``.
+    ``bits`` is the MAC operand precision, max(``input_bits``, ``weight_bits``).
     """
 
     names: tuple[str, ...]
@@ -58,6 +68,9 @@ class LayerBatch:
     h: np.ndarray
     w: np.ndarray
     bits: np.ndarray
+    input_bits: np.ndarray
+    weight_bits: np.ndarray
+    output_bits: np.ndarray
     macs: np.ndarray
     vector_ops: np.ndarray
     read_bytes: np.ndarray
@@ -78,7 +91,9 @@ class LayerBatch:
             "stride_w": lambda l: l.stride[1], "pad_h": lambda l: l.padding[0],
             "pad_w": lambda l: l.padding[1], "dil_h": lambda l: l.dilation[0],
             "dil_w": lambda l: l.dilation[1], "h": lambda l: l.in_size[0], "w": lambda l: l.in_size[1],
-            "bits": lambda l: l.bits, "macs": lambda l: l.macs, "vector_ops": lambda l: l.vector_ops,
+            "bits": lambda l: l.bits, "input_bits": lambda l: l.input_bits,
+            "weight_bits": lambda l: l.weight_bits, "output_bits": lambda l: l.output_bits,
+            "macs": lambda l: l.macs, "vector_ops": lambda l: l.vector_ops,
             "read_bytes": lambda l: l.read_bytes, "write_bytes": lambda l: l.write_bytes,
             "input_elems": lambda l: l.input_elems, "weight_elems": lambda l: l.weight_elems,
             "output_elems": lambda l: l.output_elems,
@@ -90,15 +105,60 @@ class LayerBatch:
     def __len__(self) -> int:
         return len(self.names)
 
+    # -- precision ---------------------------------------------------------------
     @property
     def bytes_per_elem(self) -> np.ndarray:
+        """Bytes of one MAC-precision word (``bits / 8``)."""
         return self.bits / 8.0
 
     @property
+    def input_bytes_per_elem(self) -> np.ndarray:
+        return self.input_bits / 8.0
+
+    @property
+    def weight_bytes_per_elem(self) -> np.ndarray:
+        return self.weight_bits / 8.0
+
+    @property
+    def output_bytes_per_elem(self) -> np.ndarray:
+        return self.output_bits / 8.0
+
+    def mac_words(self, inputs=0.0, weights=0.0, outputs=0.0):
+        """Input, weight and output word counts as one count of MAC-precision words:
+        each is scaled by its tensor's width / ``bits``. The scales are exactly 1
+        when the widths are equal, so this is then ``inputs + weights + outputs``
+        bit for bit. Bytes are ``mac_words * bytes_per_elem``; energy is
+        ``mac_words`` x the per-access energy at ``bits``."""
+        bits = self.bits.astype(float)
+        return (inputs * (self.input_bits / bits) + weights * (self.weight_bits / bits)
+                + outputs * (self.output_bits / bits))
+
+    def tensor_bytes(self, inputs=0.0, weights=0.0, outputs=0.0):
+        """Bytes of the given input, weight and output word counts, each at its width."""
+        return self.mac_words(inputs, weights, outputs) * self.bytes_per_elem
+
+    @property
     def compulsory_bytes(self) -> np.ndarray:
-        """Each input, weight and output element crossing the chip boundary once."""
-        mac_bytes = (self.input_elems + self.weight_elems + self.output_elems) * self.bytes_per_elem
+        """Each input, weight and output element crossing the chip boundary once, at
+        its tensor's width (vector layers: their stated read and write bytes)."""
+        mac_bytes = (self.input_elems * self.input_bytes_per_elem + self.weight_elems * self.weight_bytes_per_elem
+                     + self.output_elems * self.output_bytes_per_elem)
         return np.where(self.is_mac, mac_bytes, self.read_bytes + self.write_bytes)
+
+    @property
+    def compulsory_words(self) -> np.ndarray:
+        """Words of the compulsory traffic (vector layers: see ``vector_words``)."""
+        words = (self.input_elems + self.weight_elems + self.output_elems).astype(float)
+        return np.where(self.is_mac, words, self.vector_words)
+
+    @property
+    def vector_words(self) -> np.ndarray:
+        """Words a vector layer reads (at the input width) and writes (at the output
+        width). Written as (read / (input/bits) + write / (output/bits)) / (bits/8) so that
+        equal widths give exactly (read + write) / bytes_per_elem."""
+        bits = self.bits.astype(float)
+        return (self.read_bytes / (self.input_bits / bits)
+                + self.write_bytes / (self.output_bits / bits)) / self.bytes_per_elem
 
     def select(self, mask: np.ndarray) -> "LayerBatch":
         """The layers where ``mask`` (shape (L,)) is true."""

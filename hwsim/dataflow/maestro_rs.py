@@ -8,6 +8,11 @@ model in ``row_stationary.py``: it reproduces how MAESTRO (maestro-project/maest
 including rules that no buildable machine follows (its 3x3 steps are charged no
 compute, so they exceed 256 PEs x 9 MAC lanes). Use it to compare with
 MAESTRO-based work (NASAIC used MAESTRO), not to predict hardware.
+
+MAESTRO counts NoC traffic in elements of one precision. hwsim passes the NoC
+bandwidth in MAC-precision words per cycle (``noc_elems``) and counts each
+tensor's elements as MAC-precision words (``LayerBatch.mac_words``), which is
+MAESTRO's count when the three widths are equal.
 """
 
 from __future__ import annotations
@@ -70,7 +75,7 @@ def maestro_cluster_runtime(layers: LayerBatch, k_t, c_t, cluster, lanes, noc_el
     """
     r, s = layers.r, layers.s
     compute = ceil_div(k_t * c_t * r * s * s, lanes)
-    ingress = np.ceil((k_t * c_t * r * s + c_t * r * s) / noc_elems)
+    ingress = np.ceil(layers.mac_words(inputs=c_t * r * s, weights=k_t * c_t * r * s) / noc_elems)
     edge_fold = (s > 1) & (s % cluster == 1)
     runtime = np.where(s == 1, compute + ingress,
                        np.where(edge_fold, ceil_div(s, cluster) * np.maximum(compute, ingress), 0.0))
@@ -133,8 +138,8 @@ def maestro_rs_runtime(layers: LayerBatch, pes, lanes, noc_elems):
 
     def step_delay(k_t, c_t):
         inner = maestro_cluster_runtime(layers, k_t, c_t, cluster, lanes, noc_elems)
-        ingress = np.ceil((k_t * c_t * r * s + c_t * rows_spanned * s) / noc_elems)
-        egress = np.ceil(active * k_t / noc_elems)
+        ingress = np.ceil(layers.mac_words(inputs=c_t * rows_spanned * s, weights=k_t * c_t * r * s) / noc_elems)
+        egress = np.ceil(layers.mac_words(outputs=active * k_t) / noc_elems)
         return inner, np.maximum(inner, np.maximum(ingress, egress))
 
     k_tiles = ((np.minimum(MAESTRO_RS_K_TILE, k), k // MAESTRO_RS_K_TILE),
@@ -151,7 +156,7 @@ def maestro_rs_runtime(layers: LayerBatch, pes, lanes, noc_elems):
     # The first step (first, full-size tile): inner + unoverlapped ingress, no reuse.
     k0, c0 = k_tiles[0][0], c_tiles[0][0]
     inner0, steady0 = step_delay(k0, c0)
-    first_ingress = np.ceil((k0 * c0 * r * s + active * c0 * r * s) / noc_elems)
+    first_ingress = np.ceil(layers.mac_words(inputs=active * c0 * r * s, weights=k0 * c0 * r * s) / noc_elems)
     runtime = runtime + inner0 + first_ingress - steady0
     return {"runtime": runtime, "steps": steps, "compute_delay": np.maximum(inner0, 1.0),
             "active_clusters": layers.p / folds}

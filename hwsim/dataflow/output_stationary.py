@@ -49,6 +49,10 @@ shared/reference/maestro/Resnet50_yxp_os.m):
   in elements, is taken as ``noc_bw_bytes_per_cycle`` (1-byte elements, as
   ``load_maestro_layers`` defaults to 8-bit layers).
 
+**Precision** is per tensor: inputs, weights and outputs (partial sums) are stored,
+moved and charged at their own widths (accesses count words); MACs at ``bits`` =
+max(input, weight).
+
 Vector (non-MAC) layers run on the PEs as ``pes`` ALU lanes and stream their
 bytes through L2 once (``common.vector_*``); each operation is charged one MAC's
 energy (an upper bound: an add or compare costs less than a multiply-add).
@@ -134,7 +138,8 @@ def _candidates(extent, splits):
 
 
 def dram_tiling(layers: LayerBatch):
-    """All L2 tiles: (required bytes, DRAM words) per candidate, shape (T, L).
+    """All L2 tiles: required bytes and the DRAM (input, weight, output) words of
+    each candidate, each of shape (T, L).
 
     See the module docstring for the tile and the two loop orders. Inputs are
     read at least once whole (the DMA streams whole rows), so DRAM traffic is never
@@ -146,42 +151,48 @@ def dram_tiling(layers: LayerBatch):
     kb = _candidates(k, _BLOCK_SPLITS)[None, :, None, :]       # (1, K, 1, L)
     cb = _candidates(c, _BLOCK_SPLITS)[None, None, :, :]       # (1, 1, C, L)
     hb = window(yb, layers.stride_h, r, layers.dil_h, h)       # input rows of a band
-    tile_words = cb * hb * w + kb * cb * r * s + kb * yb * q
     n_y, n_k, n_c = ceil_div(p, yb), ceil_div(k, kb), ceil_div(c, cb)
     input_pass = np.maximum(n_y * hb, h) * w * c               # one pass over all bands
     weights, outputs = k * c * r * s, k * p * q
     resident_w = (n_k == 1) & (n_c == 1)                       # all weights stay in L2
 
-    def total(in_reps, w_reps_per_image):
+    def per_tensor(in_reps, w_reps_per_image):
+        """DRAM (input, weight, output) words of one loop order."""
         w_reps = np.where(resident_w, 1, n * w_reps_per_image)
-        return g * (n * (in_reps * input_pass + outputs) + w_reps * weights)
+        return g * n * in_reps * input_pass, g * w_reps * weights, g * n * outputs
 
-    k_outer = total(n_k, np.where(n_c == 1, 1, n_y))
-    y_outer = total(np.where(n_c == 1, 1, n_k), n_y)
-    req_bytes = np.ceil(tile_words * layers.bytes_per_elem)
-    shape = np.broadcast_shapes(k_outer.shape, req_bytes.shape)
+    k_outer = per_tensor(n_k, np.where(n_c == 1, 1, n_y))
+    y_outer = per_tensor(np.where(n_c == 1, 1, n_k), n_y)
+    req_bytes = np.ceil(layers.tensor_bytes(cb * hb * w, kb * cb * r * s, kb * yb * q))
+    shape = np.broadcast_shapes(req_bytes.shape, *(a.shape for a in k_outer + y_outer))
     flat = lambda a: np.broadcast_to(a, shape).reshape(-1, shape[-1])
     req = flat(req_bytes)
-    return np.concatenate([req, req]), np.concatenate([flat(k_outer), flat(y_outer)]).astype(float)
+    words = tuple(np.concatenate([flat(k), flat(y)]).astype(float) for k, y in zip(k_outer, y_outer))
+    return np.concatenate([req, req]), words
 
 
-def best_fitting(req_bytes, dram_words, capacity_bytes):
-    """Per (config, layer): the least DRAM traffic among tiles with req <= capacity,
-    NaN where none fits. Vectorized: per layer, sort tiles by size, keep the running
-    minimum of traffic, and look capacities up with one searchsorted over all layers
-    (layer l's keys are offset by l * 2^45 so the rows never interleave)."""
+def best_fitting(req_bytes, dram_cost, capacity_bytes):
+    """Per (config, layer): the least ``dram_cost`` among tiles with req <= capacity
+    (NaN where none fits) and the index of that tile (0 where none fits).
+    Vectorized: per layer, sort tiles by size, keep the running minimum of the cost
+    and where it was reached, and look capacities up with one searchsorted over all
+    layers (layer l's keys are offset by l * 2^45 so the rows never interleave)."""
     t, n_layers = req_bytes.shape
     order = np.argsort(req_bytes, axis=0, kind="stable")
     req_sorted = np.take_along_axis(req_bytes, order, axis=0).astype(np.int64)
-    best_so_far = np.minimum.accumulate(np.take_along_axis(dram_words, order, axis=0), axis=0)
+    cost_sorted = np.take_along_axis(dram_cost, order, axis=0)
+    best_so_far = np.minimum.accumulate(cost_sorted, axis=0)
+    steps = np.arange(t).reshape(-1, 1)
+    best_at = np.maximum.accumulate(np.where(cost_sorted == best_so_far, steps, 0), axis=0)
+    best_tile = np.take_along_axis(order, best_at, axis=0)
     limit = np.int64(2) ** 45 - 1
     offset = np.arange(n_layers, dtype=np.int64) * (limit + 1)
     keys = (np.minimum(req_sorted, limit) + offset).T.ravel()
     cap = np.minimum(np.floor(np.asarray(capacity_bytes, dtype=float)), float(limit)).astype(np.int64)
     count = np.searchsorted(keys, cap + offset[None, :], side="right") - np.arange(n_layers) * t
     fits = count > 0
-    picked = best_so_far[np.maximum(count - 1, 0), np.arange(n_layers)[None, :]]
-    return np.where(fits, picked, np.nan)
+    row, col = np.maximum(count - 1, 0), np.arange(n_layers)[None, :]
+    return np.where(fits, best_so_far[row, col], np.nan), np.where(fits, best_tile[row, col], 0)
 
 
 # -- errors ---------------------------------------------------------------------
@@ -203,7 +214,8 @@ def cost(layers: LayerBatch, configs: ConfigBatch) -> CostArrays:
     l2_bytes = np.asarray(configs["l2_bytes"], dtype=np.int64)
     noc_bw = np.asarray(configs["noc_bw_bytes_per_cycle"], dtype=float)
     dram_bw = np.asarray(configs["dram_bw_bytes_per_cycle"], dtype=float)
-    bits, bpe, is_mac = layers.bits, layers.bytes_per_elem, layers.is_mac
+    bits, bpe, is_mac = layers.bits, layers.bytes_per_elem, layers.is_mac     # bpe: one MAC-precision word
+    words = layers.mac_words                      # input/weight/output words -> MAC-precision words
     macs = layers.macs.astype(float)
 
     # Spatial mapping and compute.
@@ -213,12 +225,14 @@ def cost(layers: LayerBatch, configs: ConfigBatch) -> CostArrays:
     mac_cycles = (tiles * per_tile).astype(float)
     rows_used, cols_used = np.minimum(rows, plane_y), np.minimum(cols, plane_x)
 
-    # L1: k1 partial sums per PE besides the input FIFO words.
-    k1_max = np.floor(l1_bytes / bpe).astype(np.int64) - IN_FIFO_WORDS
+    # L1: k1 partial sums (output width) per PE besides the input FIFO words.
+    k1_max = np.floor((l1_bytes - IN_FIFO_WORDS * layers.input_bytes_per_elem)
+                      / layers.output_bytes_per_elem).astype(np.int64)
     bad = is_mac & (k1_max < 1)
     if bad.any():
-        need = [f"a PE needs {1 + IN_FIFO_WORDS} words of {b} bits (one partial sum and its input FIFO) = "
-                f"{(1 + IN_FIFO_WORDS) * b / 8:g} bytes" for b in layers.bits[0]]
+        need = [f"a PE needs one partial sum of {bo} bits and {IN_FIFO_WORDS} input FIFO words of {bi} bits = "
+                f"{(bo + IN_FIFO_WORDS * bi) / 8:g} bytes"
+                for bi, bo in zip(layers.input_bits[0], layers.output_bits[0])]
         _raise_unmappable(layers, bad, "l1_bytes", l1_bytes[np.argwhere(bad)[0][0]], need)
     k1 = np.clip(np.minimum(k1_max, k_t), 1, None)
 
@@ -231,31 +245,40 @@ def cost(layers: LayerBatch, configs: ConfigBatch) -> CostArrays:
     weight_words = ng * tiles * k_t * layers.c * layers.r * layers.s * np.where(is_mm, cols_used, 1)
     output_words = layers.output_elems
     noc_words = (input_words + weight_words + output_words).astype(float)
+    noc_mac_words = words(input_words, weight_words, output_words)
     arrivals = macs / k1                                   # input words written into PEs
     shift_words = np.where(is_mm, 0.0, np.maximum(arrivals - input_words, 0.0))
 
-    # L2 -> DRAM tiling.
-    req, dram_candidates = dram_tiling(layers)
-    dram_words = best_fitting(req, dram_candidates, l2_bytes)
-    bad = is_mac & np.isnan(dram_words)
+    # L2 -> DRAM tiling: the tile with the least DRAM bytes that fits.
+    req, (dram_in, dram_w, dram_out) = dram_tiling(layers)
+    dram_mac_words, tile = best_fitting(req, words(dram_in, dram_w, dram_out), l2_bytes)
+    bad = is_mac & np.isnan(dram_mac_words)
     if bad.any():
         need = [f"the smallest tile (one output row, one channel, one filter) needs {int(m)} bytes"
                 for m in req.min(axis=0)]
         _raise_unmappable(layers, bad, "l2_bytes", l2_bytes[np.argwhere(bad)[0][0]], need)
-    dram_words = np.nan_to_num(dram_words)
+    dram_mac_words = np.nan_to_num(dram_mac_words)
+    dram_words = (dram_in + dram_w + dram_out)[tile, np.arange(len(layers))]
 
     # Vector layers: ALU lanes, operands streamed once through L2 from DRAM.
     vec_bytes = vector_traffic_bytes(layers)
     compute = np.where(is_mac, mac_cycles, vector_compute_cycles(layers, pes))
     traffic = {
-        "l1": np.where(is_mac, arrivals * bpe, 0.0),
-        "l2": np.where(is_mac, noc_words * bpe, vec_bytes),
-        "dram": np.where(is_mac, dram_words * bpe, vec_bytes),
+        "l1": np.where(is_mac, arrivals * layers.input_bytes_per_elem, 0.0),
+        "l2": np.where(is_mac, noc_mac_words * bpe, vec_bytes),
+        "dram": np.where(is_mac, dram_mac_words * bpe, vec_bytes),
     }
+    # L1: each MAC reads and writes its partial sum and reads its input; arrivals are written.
     accesses = {
         "l1": np.where(is_mac, 3.0 * macs + arrivals, 0.0),
-        "l2": np.where(is_mac, noc_words + dram_words, vec_bytes / bpe),
-        "dram": np.where(is_mac, dram_words, vec_bytes / bpe),
+        "l2": np.where(is_mac, noc_words + dram_words, layers.vector_words),
+        "dram": np.where(is_mac, dram_words, layers.vector_words),
+    }
+    mac_words = {      # accesses as MAC-precision words: energy = mac_words x energy per access at bits
+        "l1": np.where(is_mac, macs * words(inputs=1.0, outputs=2.0) + words(inputs=arrivals), 0.0),
+        "l2": np.where(is_mac, noc_mac_words + dram_mac_words, vec_bytes / bpe),
+        "dram": np.where(is_mac, dram_mac_words, vec_bytes / bpe),
+        "noc": np.where(is_mac, noc_mac_words + words(inputs=shift_words), 0.0),
     }
     levels = (
         MemoryLevel("l1", l1_bytes, pes * L1_PORT_BYTES_PER_CYCLE, tech.sram_pj_per_access(l1_bytes, 16), pes),
@@ -268,10 +291,10 @@ def cost(layers: LayerBatch, configs: ConfigBatch) -> CostArrays:
     area = _area_mm2(configs, tech)
     energy = {
         "mac": np.where(is_mac, macs, layers.vector_ops) * tech.mac_pj(bits),
-        "l1": accesses["l1"] * tech.sram_pj_per_access(l1_bytes, bits),
-        "l2": accesses["l2"] * tech.sram_pj_per_access(l2_bytes, bits),
-        "dram": accesses["dram"] * tech.dram_pj_per_access(bits),
-        "noc": np.where(is_mac, noc_words + shift_words, 0.0) * tech.noc_pj_per_access(bits),
+        "l1": mac_words["l1"] * tech.sram_pj_per_access(l1_bytes, bits),
+        "l2": mac_words["l2"] * tech.sram_pj_per_access(l2_bytes, bits),
+        "dram": mac_words["dram"] * tech.dram_pj_per_access(bits),
+        "noc": mac_words["noc"] * tech.noc_pj_per_access(bits),
         "leakage": tech.leakage_pj(area[:, None], latency / clock),
     }
     useful = np.where(is_mac, macs, layers.vector_ops)

@@ -16,7 +16,8 @@ over the textbook roofline:
 * every kernel pays a fixed ``launch_overhead_s``, which is what makes tiny
   layers slower than either roof predicts.
 
-Precision is picked from the layer's ``bits`` (a documented rule, not a search):
+Precision is picked from the layer's ``bits`` = max(input, weight bits), the MAC
+operand precision (a documented rule, not a search):
 
 * ``bits <= 8``  -> ``peak_int8_ops_per_s`` (INT8 tensor cores, dense);
 * ``bits <= 16`` -> ``peak_fp16_flops_per_s`` (FP16/BF16 tensor cores, FP32
@@ -30,10 +31,10 @@ Vector (non-MAC) layers run on the CUDA cores: one operation per FP32 lane, so
 their compute roof is ``peak_fp32_flops_per_s * compute_fraction``.
 
 Bytes are the *compulsory* bytes: each input, weight and output element crosses
-the DRAM interface once (``LayerBatch.compulsory_bytes``). This assumes the
-kernel's tiles are reused from L2/shared memory, which holds for the GEMM tilings
-of cuBLAS when a tile row/column fits on chip (40-50 MiB of L2 on A100/H100); it
-underestimates traffic for layers whose re-fetches miss in L2.
+the DRAM interface once, at its tensor's width (``LayerBatch.compulsory_bytes``).
+This assumes the kernel's tiles are reused from L2/shared memory, which holds for
+the GEMM tilings of cuBLAS when a tile row/column fits on chip (40-50 MiB of L2 on
+A100/H100); it underestimates traffic for layers whose re-fetches miss in L2.
 
 Energy is an upper bound: the board at its TDP for the whole kernel,
 ``tdp_w * latency_s``. It is split by what the time was spent on: ``mac`` is TDP
@@ -130,7 +131,7 @@ def cost(layers: LayerBatch, configs: ConfigBatch) -> CostArrays:
         compute_cycles=compute_cycles,
         latency_cycles=latency,
         utilization=utilization,
-        accesses={"dram": dram_bytes / layers.bytes_per_elem},
+        accesses={"dram": layers.compulsory_words * np.ones_like(dram_bytes)},
         traffic_bytes={"dram": dram_bytes},
         energy_pj=energy,
         bound=bound,

@@ -46,6 +46,11 @@ m in 1, 2, 4, 8, the fastest taken), generalising MAESTRO's ``Cluster(Sz(R), P)`
 compute cycles (wider arrays fold less and replicate more, and the split
 candidates only grow).
 
+**Precision** is per tensor: the filter, ifmap and psum spads hold words of the
+weight, input and output width, the GLB halves and DRAM traffic are sized per
+tensor, and every access is charged at its tensor's width (accesses count words);
+MACs at ``bits`` = max(input, weight).
+
 The mapping (folding, replication, spad blocking, split choice) is in
 ``rs_mapping.py``; this module turns it into cycles, traffic, energy and area.
 
@@ -105,7 +110,8 @@ def cost(layers: LayerBatch, configs: ConfigBatch) -> CostArrays:
     pes = configs["pes"].astype(np.int64)
     pe_rows = configs["pe_rows"].astype(np.int64)
     bits = layers.bits.astype(float)
-    bpw = bits / 8.0                                                   # bytes per word (1, L)
+    bpw = bits / 8.0                                                   # bytes per MAC-precision word (1, L)
+    words = layers.mac_words                  # input/weight/output words -> MAC-precision words
     noc_bw = configs["noc_bw_bytes_per_cycle"].astype(float)
     dram_bw = configs["dram_bw_bytes_per_cycle"].astype(float)
     _check_configs(configs, pes, pe_rows, layers)
@@ -113,7 +119,7 @@ def cost(layers: LayerBatch, configs: ConfigBatch) -> CostArrays:
     mac = layers.is_mac
     # Vector layers go through the MAC formulas with harmless shapes, then np.where.
     r = layers.r
-    filter_w, ifmap_w, psum_w = spad_words(configs, bpw)
+    filter_w, ifmap_w, psum_w = spad_words(configs, layers)
     _check_spads(filter_w, ifmap_w, psum_w, configs, layers)
     s, n_s, q, p = pe_block(layers, filter_w, ifmap_w, psum_w)
 
@@ -122,7 +128,7 @@ def cost(layers: LayerBatch, configs: ConfigBatch) -> CostArrays:
     best = None
     for stack in STACKS:
         rows, cols = array_shape(pes, pe_rows, r, stack)
-        cand = best_split(layers, configs, rows, cols, s, n_s, q, p, bpw, noc_bw)
+        cand = best_split(layers, configs, rows, cols, s, n_s, q, p, noc_bw)
         if best is None:
             best = cand
         else:
@@ -135,7 +141,7 @@ def cost(layers: LayerBatch, configs: ConfigBatch) -> CostArrays:
     lanes = configs["maestro_vector_width"].astype(np.int64) if maestro else np.ones_like(pes)
     if maestro:
         _check_maestro_clusters(pes, layers)
-        timing = maestro_rs_runtime(layers, pes, lanes, noc_bw / bpw)   # NoC in elements/cycle
+        timing = maestro_rs_runtime(layers, pes, lanes, noc_bw / bpw)   # NoC in MAC-precision words/cycle
         compute = timing["runtime"].astype(float)
 
     # -- data movement (words) --------------------------------------------------
@@ -144,7 +150,9 @@ def cost(layers: LayerBatch, configs: ConfigBatch) -> CostArrays:
     ins = layers.input_elems.astype(float)
     outs = layers.output_elems.astype(float)
     psum_passes = n_c * n_s                                        # psum tiles per output
-    dram_words = wts * w_reload + ins * i_reload + outs + np.where(spill, 2.0 * outs * (psum_passes - 1), 0.0)
+    dram_in, dram_w = ins * i_reload, wts * w_reload
+    dram_out = outs + np.where(spill, 2.0 * outs * (psum_passes - 1), 0.0)
+    dram_words = dram_w + dram_in + dram_out
     glb_ifmap = ins * n_k                                          # each filter block re-reads the ifmap
     glb_psum = outs * (2.0 * psum_passes - 1.0)
     glb_filter = wts * w_reload
@@ -156,17 +164,25 @@ def cost(layers: LayerBatch, configs: ConfigBatch) -> CostArrays:
     spad_f = macs + glb_filter
     spad_i = macs + glb_ifmap
     spad_p = 2.0 * macs + glb_psum + psum_hops
+    # The same counts as MAC-precision words (bytes and energy at each tensor's width).
+    glb_array_mac_words = words(glb_ifmap, glb_filter, glb_psum)
+    glb_mac_words = glb_array_mac_words + words(inputs=ins * i_reload, weights=glb_filter)
 
     # -- vector layers --------------------------------------------------------------
     vec_cycles = vector_compute_cycles(layers, pes)
     vec_bytes = vector_traffic_bytes(layers)
     compute = np.where(mac, compute, vec_cycles)
     l1_acc = np.where(mac, spad_f + spad_i + spad_p, 0.0)
-    l2_acc = np.where(mac, glb_accesses, vec_bytes / bpw)
-    dram_acc = np.where(mac, dram_words, vec_bytes / bpw)
-    noc_words = np.where(mac, glb_array_words + psum_hops, 0.0)
-    traffic = {"l1": l1_acc * bpw, "l2": np.where(mac, glb_array_words * bpw, vec_bytes),
-               "dram": dram_acc * bpw}
+    l2_acc = np.where(mac, glb_accesses, layers.vector_words)
+    dram_acc = np.where(mac, dram_words, layers.vector_words)
+    mac_words = {
+        "l1": np.where(mac, words(spad_i, spad_f, spad_p), 0.0),
+        "l2": np.where(mac, glb_mac_words, vec_bytes / bpw),
+        "dram": np.where(mac, words(dram_in, dram_w, dram_out), vec_bytes / bpw),
+        "noc": np.where(mac, glb_array_mac_words + words(outputs=psum_hops), 0.0),
+    }
+    traffic = {"l1": mac_words["l1"] * bpw, "l2": np.where(mac, glb_array_mac_words * bpw, vec_bytes),
+               "dram": mac_words["dram"] * bpw}
 
     levels = _levels(configs, tech, pes, lanes, noc_bw, dram_bw)
     # MAESTRO's runtime already charges the first step's unoverlapped ingress.
@@ -182,12 +198,12 @@ def cost(layers: LayerBatch, configs: ConfigBatch) -> CostArrays:
     area = _area_mm2(configs, tech, pes)
     energy = {
         "mac": np.where(mac, macs * tech.mac_pj(bits), layers.vector_ops * tech.mac_pj(bits) / 2.0),
-        "l1": np.where(mac, spad_f * tech.sram_pj_per_access(filter_w * bpw, bits)
-                       + spad_i * tech.sram_pj_per_access(ifmap_w * bpw, bits)
-                       + spad_p * tech.sram_pj_per_access(psum_w * bpw, bits), 0.0),
-        "l2": l2_acc * tech.sram_pj_per_access(configs["l2_bytes"], bits),
-        "noc": noc_words * tech.noc_pj_per_access(bits),
-        "dram": dram_acc * tech.dram_pj_per_access(bits),
+        "l1": np.where(mac, spad_f * _spad_pj(tech, filter_w, layers.weight_bits)
+                       + spad_i * _spad_pj(tech, ifmap_w, layers.input_bits)
+                       + spad_p * _spad_pj(tech, psum_w, layers.output_bits), 0.0),
+        "l2": mac_words["l2"] * tech.sram_pj_per_access(configs["l2_bytes"], bits),
+        "noc": mac_words["noc"] * tech.noc_pj_per_access(bits),
+        "dram": mac_words["dram"] * tech.dram_pj_per_access(bits),
         "leakage": tech.leakage_pj(area[:, None], seconds),
     }
     shape = compute.shape
@@ -209,6 +225,12 @@ def cost(layers: LayerBatch, configs: ConfigBatch) -> CostArrays:
 
 
 # -- helpers -------------------------------------------------------------------------
+
+def _spad_pj(tech, spad_words, word_bits):
+    """Energy of one access to a scratchpad of ``spad_words`` words of ``word_bits``."""
+    word_bits = np.asarray(word_bits, dtype=float)
+    return tech.sram_pj_per_access(spad_words * (word_bits / 8.0), word_bits)
+
 
 def _extras(mac, macs, peak, compute, active, rows, cols, timing, shape):
     """Model-specific (C, L) columns. With MAESTRO timing, ``active_pes`` is
@@ -254,7 +276,8 @@ def _check_spads(filter_w, ifmap_w, psum_w, configs, layers):
             i, j = np.argwhere(bad)[0]
             raise MappingError(
                 f"model 'row_stationary': layer '{layers.names[j]}': field '{name}' = 0 words "
-                f"(l1_bytes = {int(configs['l1_bytes'][i, 0])} split 224:12:24 at {int(layers.bits[0, j])} bits): "
+                f"(l1_bytes = {int(configs['l1_bytes'][i, 0])} split 224:12:24 at {int(layers.weight_bits[0, j])}/"
+                f"{int(layers.input_bits[0, j])}/{int(layers.output_bits[0, j])} filter/ifmap/psum bits): "
                 "a PE needs at least one word in each scratchpad; raise l1_bytes or set the spad words")
     # A filter row segment needs the filter spad to hold it for one channel and one filter.
     need = np.minimum(layers.s, ifmap_w)

@@ -57,14 +57,16 @@ def fold_and_replicate(set_rows, set_cols, rows, cols):
     return fold_h, fold_w, repl_h * repl_w, active
 
 
-def spad_words(configs: ConfigBatch, bytes_per_word):
-    """(filter, ifmap, psum) scratchpad words per PE, (C, L) arrays."""
-    l1_words = configs["l1_bytes"] / bytes_per_word
+def spad_words(configs: ConfigBatch, layers: LayerBatch):
+    """(filter, ifmap, psum) scratchpad words per PE, (C, L) arrays. Derived from
+    ``l1_bytes`` the spads hold words of the weight, input and output width."""
     total = sum(EYERISS_SPAD_SPLIT.values())
+    word_bytes = {"filter": layers.weight_bytes_per_elem, "ifmap": layers.input_bytes_per_elem,
+                  "psum": layers.output_bytes_per_elem}
     out = []
     for name in ("filter", "ifmap", "psum"):
         given = configs[f"{name}_spad_words"]
-        derived = np.floor(l1_words * EYERISS_SPAD_SPLIT[name] / total)
+        derived = np.floor(configs["l1_bytes"] / word_bytes[name] * EYERISS_SPAD_SPLIT[name] / total)
         out.append(np.where(given > 0, given, derived).astype(np.int64))
     return tuple(out)
 
@@ -88,7 +90,7 @@ def loop_time(extent, per_pe, sets):
     return (n - 1) * per_pe + ceil_div(rest, sets), n
 
 
-def best_split(layers: LayerBatch, configs: ConfigBatch, rows, cols, s, n_s, q, p, bpw, noc_bw):
+def best_split(layers: LayerBatch, configs: ConfigBatch, rows, cols, s, n_s, q, p, noc_bw):
     """Cycles of the layer on a ``rows x cols`` array with the fastest split of
     the replicated sets into t (filters) x r (channels) x gamma (groups), and
     the loop counts and GLB reload factors of that mapping ((C, L) arrays)."""
@@ -114,18 +116,21 @@ def best_split(layers: LayerBatch, configs: ConfigBatch, rows, cols, s, n_s, q, 
     # psums they feed fit -- for the whole batch, else per image, else per E strip
     # (filters refilled per image / per strip); beyond that psums spill to DRAM.
     # The fit is checked per group (an optimistic simplification for gamma > 1
-    # that keeps the mapping monotone in the number of sets).
-    glb_half = (configs["l2_bytes"] / bpw)[x] / 2.0
+    # that keeps the mapping monotone in the number of sets). Each half holds
+    # words of its tensor's width (psums: output width; ifmap: input width).
+    psum_half = (configs["l2_bytes"] / layers.output_bytes_per_elem)[x] / 2.0
+    ifmap_half = (configs["l2_bytes"] / layers.input_bytes_per_elem)[x] / 2.0
     in_flight = np.minimum(p[x] * t_c, k[x])
     strip_tile = (ceil_div(e, fold_w) * f)[x] * in_flight
     image_tile = (e * f)[x] * in_flight
-    w_reload = np.where(n[x] * image_tile <= glb_half, 1,
-                        np.where(image_tile <= glb_half, n[x], n[x] * fold_w[x]))
-    spill = strip_tile > glb_half
+    w_reload = np.where(n[x] * image_tile <= psum_half, 1,
+                        np.where(image_tile <= psum_half, n[x], n[x] * fold_w[x]))
+    spill = strip_tile > psum_half
     ifmap_all = (n * g * c * layers.h * layers.w)[x]
-    i_reload = np.where(ifmap_all <= glb_half, 1, n_k)              # else streamed per filter block
+    i_reload = np.where(ifmap_all <= ifmap_half, 1, n_k)            # else streamed per filter block
     # Every filter word is filled once per reload, multicast along its PE row.
-    fill_cycles = (layers.weight_elems * bpw)[x] * w_reload / (noc_bw[x] * FILTER_BUS_SHARE)
+    filter_bytes = (layers.weight_elems * layers.weight_bytes_per_elem)[x]
+    fill_cycles = filter_bytes * w_reload / (noc_bw[x] * FILTER_BUS_SHARE)
     cycles = np.where(valid, mac_cycles + psum_cycles + fill_cycles, np.inf)
     flat = cycles.shape[:-2] + (-1,)
     best = np.argmin(cycles.reshape(flat), axis=-1)[..., None]

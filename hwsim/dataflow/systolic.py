@@ -60,8 +60,14 @@ null padding included); see tests/validation/test_scalesim.py.
 the fill/drain is already inside ``compute_cycles``). Each SRAM has one read and one
 write port per array edge lane it feeds (``2 * lanes * mac_bits / 8`` bytes/cycle).
 
+**Precision** is per tensor: the ifmap, filter and ofmap SRAMs hold words of the
+input, weight and output width (capacity in words, DRAM traffic in bytes and
+per-access energy follow each operand's width); MACs are at ``bits`` = max(input,
+weight). Accesses count words.
+
 **Energy**: MACs x ``Technology.mac_pj(bits)``; each SRAM's accesses x its per-access
-energy at its capacity (``sram_pj_per_access``); DRAM words x ``dram_pj_per_access``;
+energy at its capacity and operand width (``sram_pj_per_access``); DRAM words x
+``dram_pj_per_access`` at each word's width;
 leakage x area x time. Forwarding between neighbouring PEs is not charged separately
 (the technology tables have no pipeline-register energy; the Eyeriss NoC hop of
 ``noc_pj_per_16b`` describes a multicast network, not a neighbour register).
@@ -195,10 +201,10 @@ def _edge_lanes(rows, cols, dataflow: str):
     return rows, cols, cols
 
 
-def _check_fits(layers: LayerBatch, sram_bytes, lanes, bytes_per_word):
-    """Each SRAM's active half must hold one word per edge lane it feeds."""
-    for name, capacity, lane in zip(("ifmap_sram_bytes", "filter_sram_bytes", "ofmap_sram_bytes"),
-                                    sram_bytes, lanes):
+def _check_fits(layers: LayerBatch, sram_bytes, lanes, word_bytes):
+    """Each SRAM's active half must hold one word (of its operand's width) per edge lane it feeds."""
+    for name, capacity, lane, bytes_per_word in zip(("ifmap_sram_bytes", "filter_sram_bytes", "ofmap_sram_bytes"),
+                                                    sram_bytes, lanes, word_bytes):
         bad = layers.is_mac & (capacity / 2.0 < lane * bytes_per_word)
         if bad.any():
             cfg, col = np.argwhere(bad)[0]
@@ -220,7 +226,10 @@ def cost(layers: LayerBatch, configs: ConfigBatch) -> CostArrays:
     clock_hz = configs["clock_hz"].astype(float)
     sram_bytes = tuple(configs[f"{op}_sram_bytes"].astype(float) for op in ("ifmap", "filter", "ofmap"))
     bits = layers.bits.astype(float)
-    word_bytes = bits / 8.0
+    mac_word_bytes = bits / 8.0                     # one MAC-precision word
+    # Word widths of the three SRAMs' operands: input, weight, output.
+    word_bytes = (layers.input_bytes_per_elem, layers.weight_bytes_per_elem, layers.output_bytes_per_elem)
+    sram_bits = dict(zip(SRAM_LEVELS, (layers.input_bits, layers.weight_bits, layers.output_bits)))
     is_mac = layers.is_mac
     g = layers.g
 
@@ -235,11 +244,11 @@ def cost(layers: LayerBatch, configs: ConfigBatch) -> CostArrays:
 
     # Words moved between SRAMs and the array, and between DRAM and the SRAMs.
     if_rd, f_rd, of_wr, of_rd = (g * a for a in _array_accesses(sr, sc, t, row_folds, col_folds, dataflow))
-    half_words = tuple(cap / 2.0 / word_bytes for cap in sram_bytes)
+    half_words = tuple(cap / 2.0 / b for cap, b in zip(sram_bytes, word_bytes))
     d_if, d_f, d_of_wr, d_of_rd = (g * a for a in
                                    _dram_words(layers, sr, sc, t, row_folds, col_folds, half_words, cols, dataflow))
-    vec_read_words = layers.read_bytes / word_bytes
-    vec_write_words = layers.write_bytes / word_bytes
+    vec_read_words = layers.read_bytes / layers.input_bytes_per_elem
+    vec_write_words = layers.write_bytes / layers.output_bytes_per_elem
     accesses = {
         "ifmap_sram": np.where(is_mac, if_rd + d_if, vec_read_words),
         "filter_sram": np.where(is_mac, f_rd + d_f, 0.0),
@@ -247,8 +256,12 @@ def cost(layers: LayerBatch, configs: ConfigBatch) -> CostArrays:
         "dram": np.where(is_mac, d_if + d_f + d_of_wr + d_of_rd, vec_read_words + vec_write_words),
     }
     accesses = {k: np.broadcast_to(v, compute.shape).astype(float) for k, v in accesses.items()}
-    traffic = {k: v * word_bytes for k, v in accesses.items()}
-    traffic["dram"] = np.where(is_mac, traffic["dram"], vector_traffic_bytes(layers))
+    # DRAM words as MAC-precision words (bytes and energy at each operand's width).
+    dram_mac_words = np.where(is_mac, layers.mac_words(d_if, d_f, d_of_wr + d_of_rd),
+                              layers.read_bytes / mac_word_bytes + layers.write_bytes / mac_word_bytes)
+    dram_mac_words = np.broadcast_to(dram_mac_words, compute.shape).astype(float)
+    traffic = {name: accesses[name] * b for name, b in zip(SRAM_LEVELS, word_bytes)}
+    traffic["dram"] = np.where(is_mac, dram_mac_words * mac_word_bytes, vector_traffic_bytes(layers))
 
     # Memory levels: SRAM ports = read + write per edge lane at mac_bits; DRAM shared.
     mac_bytes = mac_bits / 8.0
@@ -267,8 +280,8 @@ def cost(layers: LayerBatch, configs: ConfigBatch) -> CostArrays:
     ops = np.where(is_mac, layers.macs, layers.vector_ops)
     energy = {"mac": np.broadcast_to(ops * tech.mac_pj(bits), compute.shape)}
     for name, cap in zip(SRAM_LEVELS, sram_bytes):
-        energy[name] = accesses[name] * tech.sram_pj_per_access(cap, bits)
-    energy["dram"] = accesses["dram"] * tech.dram_pj_per_access(bits)
+        energy[name] = accesses[name] * tech.sram_pj_per_access(cap, sram_bits[name].astype(float))
+    energy["dram"] = dram_mac_words * tech.dram_pj_per_access(bits)
     energy["leakage"] = tech.leakage_pj(area, latency / clock_hz)
 
     # Utilization and SCALE-Sim's per-layer columns.

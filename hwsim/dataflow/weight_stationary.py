@@ -38,6 +38,10 @@ MAESTRO (separate ingress and egress delays) and NVDLA (separate convolution
 input and accumulator output datapaths); ``traffic_bytes["l2"]`` is the busier
 direction.
 
+Precision is per tensor: inputs, weights and outputs (partial sums travel and
+accumulate at the output width) are sized, moved and charged at their own widths
+(accesses count words); MACs are charged at ``bits`` = max(input, weight).
+
 ``step_timing: maestro2020`` reproduces MAESTRO 2020's per-step delay instead of
 a pipelined PE (see ``maestro_step_overhead``); ``pipelined`` is the default.
 """
@@ -97,11 +101,13 @@ def l1_chunk(layers: LayerBatch, l1_bytes):
     """Filter taps per PE per L1 residency: ``(taps, chunks)``, each ``(C, L)``.
 
     L1 holds ``taps`` weights and ``taps`` inputs, both double-buffered, plus one
-    accumulator: ``(4 * taps + 1) * bytes`` <= ``l1_bytes``. The R x S window is
-    split into ``chunks`` balanced chunks when it does not fit.
+    accumulator: ``2 * taps * (input + weight bytes) + output bytes`` <= ``l1_bytes``
+    (counted in MAC-precision words). The R x S window is split into ``chunks``
+    balanced chunks when it does not fit.
     """
     window = layers.r * layers.s
-    fit = (np.asarray(l1_bytes, dtype=float) / layers.bytes_per_elem - 1.0) // 4.0
+    words = np.asarray(l1_bytes, dtype=float) / layers.bytes_per_elem
+    fit = (words - layers.mac_words(outputs=1.0)) // (2.0 * layers.mac_words(inputs=1.0, weights=1.0))
     fit = np.minimum(fit, window).astype(np.int64)
     chunks = ceil_div(window, np.maximum(fit, 1))
     return ceil_div(window, chunks), chunks, fit
@@ -122,7 +128,7 @@ def maestro_step_overhead(layers: LayerBatch, c_lanes, taps, noc_bw_bytes_per_cy
     Compute Delay column). A pipelined PE hides this ingress; see the module notes.
     """
     active = np.minimum(layers.c, c_lanes)
-    ingress_bytes = active * 2.0 * taps * layers.bytes_per_elem
+    ingress_bytes = active * taps * (layers.input_bytes_per_elem + layers.weight_bytes_per_elem)
     return np.where(layers.c > 1, np.ceil(ingress_bytes / noc_bw_bytes_per_cycle), 0.0)
 
 
@@ -142,35 +148,47 @@ def l2_tiling(layers: LayerBatch, l2_bytes):
       all filter tiles (read once, with halo); weights re-read per row tile.
 
     Outputs (partial sums) of a tile stay in L2, so are written once.
-    Returns ``(dram_bytes, row_tiles)``, each ``(U, L)`` (``inf`` where nothing
-    fits); ``row_tiles`` is how often the PE array reloads each weight.
+    Each tensor is sized at its own width; the tile with the fewest DRAM *bytes*
+    wins. Returns ``(dram_bytes, dram_words, row_tiles)``, each ``(U, L)``
+    (``inf`` where nothing fits); ``row_tiles`` is how often the PE array reloads
+    each weight.
     """
     f = lambda a: np.asarray(a, dtype=float)[..., None, None]             # (1, L) -> (1, L, 1, 1)
     cap = np.asarray(l2_bytes, dtype=float)[..., None, None] / 2.0          # (U, 1, 1, 1)
-    n, g, k, c, b = f(layers.n), f(layers.g), f(layers.k), f(layers.c), f(layers.bytes_per_elem)
+    n, g, k, c = f(layers.n), f(layers.g), f(layers.k), f(layers.c)
+    bi, bw, bo = f(layers.input_bytes_per_elem), f(layers.weight_bytes_per_elem), f(layers.output_bytes_per_elem)
     p, q, w, rs = f(layers.p), f(layers.q), f(layers.w), f(layers.r * layers.s)
     p2 = np.ceil(p / _ROW_SPLITS.reshape(1, 1, -1, 1))                      # (1, L, I, 1)
     c2 = np.ceil(c / _CHANNEL_SPLITS.reshape(1, 1, 1, -1))                  # (1, L, 1, J)
     row_tiles = np.ceil(p / p2)
     in_rows = np.minimum((p2 - 1) * f(layers.stride_h) + (f(layers.r) - 1) * f(layers.dil_h) + 1, f(layers.h))
-    in_row_tile = n * in_rows * w * b                                       # bytes per channel of a row tile
-    per_filter = c2 * rs * b + n * p2 * q * b + np.where(g > 1, c2 * in_row_tile / k, 0.0)
+    in_row_tile = n * in_rows * w * bi                                      # bytes per channel of a row tile
+    per_filter = c2 * rs * bw + n * p2 * q * bo + np.where(g > 1, c2 * in_row_tile / k, 0.0)
     k2 = np.minimum(np.floor((cap - c2 * in_row_tile) / per_filter), g * k)
     fits = k2 >= 1
     k2 = np.maximum(k2, 1.0)
-
-    weights = g * k * c * rs * b
-    outputs = n * g * k * p * q * b
-    inputs_halo = g * c * row_tiles * in_row_tile
     full_c = c2 == c
-    filters_outer = weights * np.where(full_c, 1.0, row_tiles) + inputs_halo * np.ceil(k / np.minimum(k2, k)) + outputs
     rows_fit = fits & full_c & (g * c * in_row_tile + per_filter <= cap)
-    rows_outer = np.where(rows_fit, inputs_halo + weights * row_tiles + outputs, np.inf)
-    traffic = np.where(fits, np.minimum(filters_outer, rows_outer), np.inf)
-    flat = traffic.reshape(traffic.shape[:2] + (-1,))
+
+    def loop_orders(bi, bw, bo):
+        """DRAM traffic of every candidate, (filters outermost, rows outermost), with
+        input, weight and output elements of ``bi``, ``bw`` and ``bo`` units each."""
+        weights = g * k * c * rs * bw
+        outputs = n * g * k * p * q * bo
+        inputs_halo = g * c * row_tiles * (n * in_rows * w * bi)
+        filters_outer = (weights * np.where(full_c, 1.0, row_tiles) + inputs_halo * np.ceil(k / np.minimum(k2, k))
+                         + outputs)
+        rows_outer = np.where(rows_fit, inputs_halo + weights * row_tiles + outputs, np.inf)
+        return filters_outer, rows_outer
+
+    filters_bytes, rows_bytes = loop_orders(bi, bw, bo)
+    filters_words, rows_words = loop_orders(1.0, 1.0, 1.0)
+    dram_bytes = np.where(fits, np.minimum(filters_bytes, rows_bytes), np.inf)
+    dram_words = np.where(fits, np.where(filters_bytes <= rows_bytes, filters_words, rows_words), np.inf)
+    flat = dram_bytes.reshape(dram_bytes.shape[:2] + (-1,))
     best = np.argmin(flat, axis=-1)[..., None]
-    tiles = np.broadcast_to(row_tiles, traffic.shape).reshape(flat.shape)
-    return np.take_along_axis(flat, best, -1)[..., 0], np.take_along_axis(tiles, best, -1)[..., 0]
+    pick = lambda a: np.take_along_axis(np.broadcast_to(a, dram_bytes.shape).reshape(flat.shape), best, -1)[..., 0]
+    return pick(dram_bytes), pick(dram_words), pick(row_tiles)
 
 
 # -- the model ------------------------------------------------------------------
@@ -180,25 +198,27 @@ def _check_l1(layers: LayerBatch, configs: ConfigBatch, fit):
     if bad.any():
         cfg, col = np.argwhere(bad)[0]
         l1 = np.broadcast_to(configs["l1_bytes"], bad.shape)[cfg, col]
-        need = 5 * float(layers.bytes_per_elem[0, col])
+        bi, bw, bo = (int(bits[0, col]) for bits in (layers.input_bits, layers.weight_bits, layers.output_bits))
+        need = (2 * (bi + bw) + bo) / 8
         raise MappingError(f"model 'weight_stationary': layer '{layers.names[col]}': field 'l1_bytes' = {l1}: "
                            f"smaller than the smallest L1 tile (one weight and one input, double-buffered, plus "
-                           f"an accumulator = {need:g} bytes at {layers.bits[0, col]} bits)")
+                           f"an accumulator = {need:g} bytes at {bi}/{bw}/{bo} input/weight/output bits)")
 
 
 def _l2_dram(layers: LayerBatch, configs: ConfigBatch):
-    """DRAM bytes and weight passes per (config, layer), solved once per distinct L2 size."""
+    """DRAM bytes, DRAM words and weight passes per (config, layer), solved once per
+    distinct L2 size."""
     l2 = np.asarray(configs["l2_bytes"]).reshape(-1)
     sizes, inverse = np.unique(l2, return_inverse=True)
-    dram, passes = l2_tiling(layers, sizes.reshape(-1, 1))
-    dram, passes = dram[inverse], passes[inverse]
+    dram, words, passes = (a[inverse] for a in l2_tiling(layers, sizes.reshape(-1, 1)))
     bad = layers.is_mac & ~np.isfinite(dram)
     if bad.any():
         cfg, col = np.argwhere(bad)[0]
         raise MappingError(f"model 'weight_stationary': layer '{layers.names[col]}': field 'l2_bytes' = {l2[cfg]}: "
                            "no L2 tile fits (one filter slice of c/64 channels, one output row and its input rows "
                            "must fit in half of L2)")
-    return np.where(np.isfinite(dram), dram, 0.0), np.where(np.isfinite(dram), passes, 1)
+    ok = np.isfinite(dram)
+    return np.where(ok, dram, 0.0), np.where(ok, words, 0.0), np.where(ok, passes, 1)
 
 
 def _area_mm2(configs: ConfigBatch):
@@ -220,7 +240,9 @@ def cost(layers: LayerBatch, configs: ConfigBatch) -> CostArrays:
     pes = configs["pes"]
     lanes = configs["vector_width"]
     noc_bw = configs["noc_bw_bytes_per_cycle"]
-    b = layers.bytes_per_elem
+    b = layers.bytes_per_elem                     # one MAC-precision word
+    b_in, b_w = layers.input_bytes_per_elem, layers.weight_bytes_per_elem
+    words = layers.mac_words                      # input/weight/output words -> MAC-precision words
     mac = layers.is_mac
 
     # spatial unrolling and steps
@@ -243,42 +265,55 @@ def cost(layers: LayerBatch, configs: ConfigBatch) -> CostArrays:
     fills_per_row = chunks * (taps + (layers.q - 1) * new_per_slide)   # per PE, per output row
     input_fills = macs / (window * layers.q) * fills_per_row           # unicast deliveries into L1s
     multicast = np.minimum(layers.k, k_units)                            # clusters sharing an input
-    dram_bytes, weight_passes = _l2_dram(layers, configs)
+    dram_bytes, dram_words, weight_passes = _l2_dram(layers, configs)
     weight_fills = layers.weight_elems * weight_passes
     outputs = layers.output_elems.astype(float)
     psum_writes = outputs * c_steps * chunks
     psum_reads = psum_writes - outputs
+    # Words per level (accesses) and the same as MAC-precision words (bytes, energy).
     l1_acc = 2.0 * macs + input_fills + weight_fills
+    l1_mac_words = words(inputs=macs + input_fills, weights=macs + weight_fills)
     noc_in = input_fills / multicast + weight_fills + psum_reads       # distribution network, L2 -> PEs
     noc_out = psum_writes                                              # collection network, PEs -> L2
+    noc_in_mac_words = words(inputs=input_fills / multicast, weights=weight_fills, outputs=psum_reads)
+    noc_out_mac_words = words(outputs=noc_out)
     noc_elems = noc_in + noc_out
 
-    # L2 and DRAM
-    dram_elems = dram_bytes / b
-    l2_acc = noc_elems + dram_elems
+    # L2 and DRAM: the tiling's traffic, never below the compulsory traffic.
+    dram_mac_words = dram_bytes / b
+    l2_acc = noc_elems + dram_words
+    dram_bytes_total = np.maximum(dram_bytes, layers.compulsory_bytes)
+    dram_acc = np.where(dram_bytes >= layers.compulsory_bytes, dram_words, layers.compulsory_words)
 
     vec_bytes = vector_traffic_bytes(layers)
+    vec_words = layers.vector_words
     zero = np.zeros_like(compute)
     accesses = {
         "l1": np.where(mac, l1_acc, zero),
-        "l2": np.where(mac, l2_acc, 2.0 * vec_bytes / b + zero),
-        "dram": np.where(mac, dram_elems, vec_bytes / b + zero),
+        "l2": np.where(mac, l2_acc, 2.0 * vec_words + zero),
+        "dram": np.where(mac, dram_acc, vec_words + zero),
+    }
+    mac_words = {      # accesses as MAC-precision words: energy = mac_words x energy per access at bits
+        "l1": np.where(mac, l1_mac_words, zero),
+        "l2": np.where(mac, noc_in_mac_words + noc_out_mac_words + dram_mac_words, 2.0 * vec_bytes / b + zero),
+        "dram": np.where(mac, dram_bytes_total, vec_bytes + zero) / b,
+        "noc": np.where(mac, noc_in_mac_words + noc_out_mac_words, vec_bytes / b) + zero,
     }
     traffic = {
-        "l1": np.where(mac, 2.0 * macs * b, zero),
-        "l2": np.where(mac, np.maximum(noc_in, noc_out) * b, vec_bytes + zero),
-        "dram": np.where(mac, np.maximum(dram_bytes, layers.compulsory_bytes), vec_bytes + zero),
+        "l1": np.where(mac, macs * (b_in + b_w), zero),
+        "l2": np.where(mac, np.maximum(noc_in_mac_words, noc_out_mac_words) * b, vec_bytes + zero),
+        "dram": np.where(mac, dram_bytes_total, vec_bytes + zero),
     }
-    accesses["dram"] = traffic["dram"] / b
     levels = (
-        MemoryLevel("l1", configs["l1_bytes"], 2.0 * pes * lanes * b, tech.sram_pj_per_access(configs["l1_bytes"], layers.bits), pes),
+        MemoryLevel("l1", configs["l1_bytes"], pes * lanes * (b_in + b_w),         # an input and a weight per lane
+                    tech.sram_pj_per_access(configs["l1_bytes"], layers.bits), pes),
         MemoryLevel("l2", configs["l2_bytes"], noc_bw, tech.sram_pj_per_access(configs["l2_bytes"], layers.bits)),
         MemoryLevel("dram", np.inf, configs["dram_bw_bytes_per_cycle"], tech.dram_pj_per_access(layers.bits)),
     )
 
     # fill/drain: first weights and inputs cross the NoC; the adder tree drains.
     cu = np.minimum(configs["cluster_size"], pes)
-    first_load = np.ceil(np.minimum(layers.weight_elems, k_units * c_lanes * taps) * 2.0 * b / noc_bw)
+    first_load = np.ceil(np.minimum(layers.weight_elems, k_units * c_lanes * taps) * (b_in + b_w) / noc_bw)
     fill_drain = np.where(mac, first_load + np.ceil(np.log2(cu)) + 1.0, 1.0)
     latency, bound = bounded_latency(compute, traffic, levels, fill_drain)
 
@@ -286,10 +321,10 @@ def cost(layers: LayerBatch, configs: ConfigBatch) -> CostArrays:
     seconds = latency / configs["clock_hz"]
     energy = {
         "mac": np.where(mac, macs * tech.mac_pj(layers.bits), zero),
-        "l1": accesses["l1"] * levels[0].pj_per_access,
-        "l2": accesses["l2"] * levels[1].pj_per_access,
-        "dram": accesses["dram"] * levels[2].pj_per_access,
-        "noc": np.where(mac, noc_elems, vec_bytes / b) * tech.noc_pj_per_access(layers.bits) + zero,
+        "l1": mac_words["l1"] * levels[0].pj_per_access,
+        "l2": mac_words["l2"] * levels[1].pj_per_access,
+        "dram": mac_words["dram"] * levels[2].pj_per_access,
+        "noc": mac_words["noc"] * tech.noc_pj_per_access(layers.bits),
         "leakage": tech.leakage_pj(area.reshape(-1, 1), seconds),
     }
     peak = (pes * lanes).astype(float)

@@ -17,7 +17,8 @@ What the zoo models and what it leaves out, for all networks:
   row per image and the batch as ``n`` (the conv view N x K x C with P = Q = 1).
 
 Each builder takes ``batch`` (images per inference) and ``bits`` (precision of
-every tensor); ``get_network(name, **kwargs)`` looks a builder up by name.
+every tensor, or ``{"input": .., "weight": .., "output": ..}`` per tensor);
+``get_network(name, **kwargs)`` looks a builder up by name.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ..errors import WorkloadError
-from .layer import Layer, conv2d, depthwise_conv2d, eltwise, global_avgpool, matmul, pool2d
+from .layer import Layer, conv2d, depthwise_conv2d, eltwise, global_avgpool, matmul, pool2d, tensor_bits
 from .network import Network
 
 
@@ -50,7 +51,7 @@ class _Builder:
     what a paper's table states: out channels, kernel, stride, padding.
     """
 
-    def __init__(self, name: str, batch: int, bits: int):
+    def __init__(self, name: str, batch: int, bits):
         self.name = name
         self.batch = batch
         self.bits = bits
@@ -102,10 +103,11 @@ class _Builder:
         oh, ow = out_size
         out_elems = self.batch * source.k * oh * ow
         in_elems = self.batch * source.k * h * w if reads_input else out_elems
-        per = self.bits / 8
+        precision = tensor_bits(self.bits, f"layer '{name}'")
+        in_bytes, out_bytes = precision["input_bits"] / 8, precision["output_bits"] / 8
         layer = Layer(name=name, op="vector", n=self.batch, k=source.k, c=source.k, p=oh, q=ow,
-                      groups=source.k, in_size=(h, w), bits=self.bits, vector_ops=out_elems,
-                      read_bytes=int(in_elems * per), write_bytes=int(out_elems * per))
+                      groups=source.k, in_size=(h, w), **precision, vector_ops=out_elems,
+                      read_bytes=int(in_elems * in_bytes), write_bytes=int(out_elems * out_bytes))
         return self.add(layer, source)
 
     def network(self) -> Network:
@@ -135,7 +137,7 @@ def alexnet(batch: int = 1, bits: int = 8) -> Network:
     per image (Sze et al., Proc. IEEE 2017, Table IV).
     """
     _check_positive("alexnet", "batch", batch)
-    _check_positive("alexnet", "bits", bits)
+    tensor_bits(bits, "network 'alexnet'")
     b = _Builder("alexnet", batch, bits)
     x = _Input(3, 227, 227)
     x = b.conv("CONV1", x, 96, 11, stride=4, padding=0)
@@ -165,7 +167,7 @@ def vgg16(batch: int = 1, bits: int = 8) -> Network:
     Names follow the paper: conv1_1 ... conv5_3, pool1 ... pool5, fc6 ... fc8.
     """
     _check_positive("vgg16", "batch", batch)
-    _check_positive("vgg16", "bits", bits)
+    tensor_bits(bits, "network 'vgg16'")
     b = _Builder("vgg16", batch, bits)
     x = _Input(3, 224, 224)
     for stage, (channels, convs) in enumerate(VGG16_STAGES, start=1):
@@ -208,7 +210,7 @@ def _bottleneck(b: _Builder, name: str, x: Layer, width: int, stride: int) -> La
 
 def _resnet(name: str, block: Callable, blocks: Sequence[int], batch: int, bits: int) -> Network:
     _check_positive(name, "batch", batch)
-    _check_positive(name, "bits", bits)
+    tensor_bits(bits, f"network '{name}'")
     b = _Builder(name, batch, bits)
     x = _resnet_stem(b)
     for stage, count in enumerate(blocks, start=1):
@@ -258,7 +260,7 @@ def mobilenet_v2(batch: int = 1, bits: int = 8) -> Network:
     pool and FC 1280 -> 1000. Blocks are numbered 1..17 in order.
     """
     _check_positive("mobilenet_v2", "batch", batch)
-    _check_positive("mobilenet_v2", "bits", bits)
+    tensor_bits(bits, "network 'mobilenet_v2'")
     b = _Builder("mobilenet_v2", batch, bits)
     x = b.conv("conv1", _Input(3, 224, 224), 32, 3, stride=2, padding=1)
     index = 0
@@ -310,9 +312,9 @@ def unet(batch: int = 1, bits: int = 8, in_size: int = 572, in_channels: int = 1
     max pool see an even size (572, 556, ...; the paper's "seamless tiling" rule).
     """
     name = "unet"
-    for field, value in (("batch", batch), ("bits", bits), ("in_size", in_size),
-                         ("in_channels", in_channels), ("classes", classes)):
+    for field, value in (("batch", batch), ("in_size", in_size), ("in_channels", in_channels), ("classes", classes)):
         _check_positive(name, field, value)
+    tensor_bits(bits, f"network '{name}'")
     _check_unet_size(in_size, same_padding)
     b = _Builder(name, batch, bits)
     pad = 1 if same_padding else 0
