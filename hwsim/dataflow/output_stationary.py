@@ -60,6 +60,8 @@ energy (an upper bound: an add or compare costs less than a multiply-add).
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from ..errors import MappingError
@@ -102,8 +104,9 @@ MAESTRO_VECTOR_WIDTH = 1
 # -- spatial mapping -----------------------------------------------------------
 
 def output_plane(layers: LayerBatch):
-    """(Y, X, K_temporal): the output plane unrolled on the array and the output
-    channels iterated in time. Matmul: M x N plane, no temporal channel loop."""
+    """(Y, X, K_temporal, is_matmul): the output plane unrolled on the array, the
+    output channels iterated in time, and which layers are matmuls (their plane is
+    M x N, with no temporal channel loop)."""
     is_mm = np.asarray([op == "matmul" for op in layers.ops]).reshape(1, -1)
     return layers.p, np.where(is_mm, layers.k, layers.q), np.where(is_mm, 1, layers.k), is_mm
 
@@ -197,116 +200,198 @@ def best_fitting(req_bytes, dram_cost, capacity_bytes):
 
 # -- errors ---------------------------------------------------------------------
 
-def _raise_unmappable(layers, bad, field, value, need):
-    _, col = np.argwhere(bad)[0]
-    raise MappingError(f"layer '{layers.names[col]}': field '{field}' = {np.asarray(value).flat[0].item()!r}: "
-                       f"too small; {need[col] if np.ndim(need) else need}")
+def _raise_unmappable(layers, bad, field, values, need):
+    """MappingError for the first (config, layer) flagged in ``bad`` (C, L): ``values``
+    is the config field (C, 1) that is too small, ``need(col)`` what layer ``col`` needs."""
+    row, col = np.argwhere(bad)[0]
+    raise MappingError(f"layer '{layers.names[col]}': field '{field}' = {np.asarray(values[row]).flat[0].item()!r}: "
+                       f"too small; {need(col)}")
+
+
+# -- the model, stage by stage ---------------------------------------------------
+
+class SpatialMapping(NamedTuple):
+    """How one layer sits on one config's array (each field (C, L) or broadcastable)."""
+    rows: np.ndarray          # logical array shape chosen for the layer
+    cols: np.ndarray
+    tiles: np.ndarray         # spatial tiles of the output plane
+    rows_used: np.ndarray     # array rows/cols that hold an output (edge of small planes)
+    cols_used: np.ndarray
+    k_t: np.ndarray           # output channels iterated in time
+    is_mm: np.ndarray         # matmul: M x N output plane
+    mac_cycles: np.ndarray    # compute cycles of a MAC layer
+
+
+def spatial_mapping(layers: LayerBatch, pes) -> SpatialMapping:
+    """Unroll the output plane on the array and count compute cycles: each PE does
+    one MAC per cycle, so a spatial tile takes ``n*g * K_t * C * R * S`` cycles and
+    the layer takes that times the number of tiles (edge effects by ceil)."""
+    plane_y, plane_x, k_t, is_mm = output_plane(layers)
+    rows, cols, tiles = choose_array_shape(plane_y, plane_x, pes)          # (C, L)
+    per_tile = layers.n * layers.g * k_t * layers.c * layers.r * layers.s
+    return SpatialMapping(rows, cols, tiles, np.minimum(rows, plane_y), np.minimum(cols, plane_x),
+                          k_t, is_mm, (tiles * per_tile).astype(float))
+
+
+def psums_per_pe(layers: LayerBatch, l1_bytes, k_t):
+    """``k1``: the partial sums a PE keeps in L1 (at the output width) besides its
+    ``IN_FIFO_WORDS`` input words, at most the temporal output channels. A MAC layer
+    whose PEs cannot hold even one is unmappable."""
+    k1_max = np.floor((l1_bytes - IN_FIFO_WORDS * layers.input_bytes_per_elem)
+                      / layers.output_bytes_per_elem).astype(np.int64)
+    bad = layers.is_mac & (k1_max < 1)
+    if bad.any():
+        def need(col):
+            bi, bo = layers.input_bits[0][col], layers.output_bits[0][col]
+            return (f"a PE needs one partial sum of {bo} bits and {IN_FIFO_WORDS} input FIFO words of {bi} bits = "
+                    f"{(bo + IN_FIFO_WORDS * bi) / 8:g} bytes")
+        _raise_unmappable(layers, bad, "l1_bytes", l1_bytes, need)
+    return np.clip(np.minimum(k1_max, k_t), 1, None)
+
+
+class ArrayTraffic(NamedTuple):
+    """Words moved between L2 and the PE array, and inside the array (each (C, L))."""
+    words: np.ndarray         # L2 <-> PE words (inputs + weights + outputs)
+    mac_words: np.ndarray     # the same as MAC-precision words
+    arrivals: np.ndarray      # input words written into PEs (each used for k1 MACs)
+    shifts: np.ndarray        # input words passed PE to PE instead of read from L2
+
+
+def array_traffic(layers: LayerBatch, m: SpatialMapping, k1) -> ArrayTraffic:
+    """NoC words, by the reuse inside the array: a tile reads its input window once
+    per channel and per block of ``k1`` output channels (neighbours shift the rest),
+    weights are broadcast (matmul: once per PE column), each output is written once."""
+    padded_h, padded_w = layers.h + 2 * layers.pad_h, layers.w + 2 * layers.pad_w
+    win_y = window(m.rows_used, layers.stride_h, layers.r, layers.dil_h, padded_h)
+    win_x = np.where(m.is_mm, 1, window(m.cols_used, layers.stride_w, layers.s, layers.dil_w, padded_w))
+    ng = layers.n * layers.g
+    input_words = ng * m.tiles * ceil_div(m.k_t, k1) * layers.c * win_y * win_x
+    weight_words = ng * m.tiles * m.k_t * layers.c * layers.r * layers.s * np.where(m.is_mm, m.cols_used, 1)
+    output_words = layers.output_elems
+    arrivals = layers.macs.astype(float) / k1
+    return ArrayTraffic(
+        words=(input_words + weight_words + output_words).astype(float),
+        mac_words=layers.mac_words(input_words, weight_words, output_words),
+        arrivals=arrivals,
+        shifts=np.where(m.is_mm, 0.0, np.maximum(arrivals - input_words, 0.0)),
+    )
+
+
+def dram_traffic(layers: LayerBatch, l2_bytes):
+    """(MAC-precision words, words) between DRAM and L2 with the L2 tile of least
+    DRAM traffic that fits ``l2_bytes``; a MAC layer with no fitting tile is unmappable."""
+    req, (dram_in, dram_w, dram_out) = dram_tiling(layers)
+    mac_words, tile = best_fitting(req, layers.mac_words(dram_in, dram_w, dram_out), l2_bytes)
+    bad = layers.is_mac & np.isnan(mac_words)
+    if bad.any():
+        smallest = req.min(axis=0)
+        need = lambda col: f"the smallest tile (one output row, one channel, one filter) needs {int(smallest[col])} bytes"
+        _raise_unmappable(layers, bad, "l2_bytes", l2_bytes, need)
+    return np.nan_to_num(mac_words), (dram_in + dram_w + dram_out)[tile, np.arange(len(layers))]
+
+
+# -- per-level bytes, accesses, energy ----------------------------------------------
+# MAC layers use the counts above; vector layers stream their operands once from
+# DRAM through L2 (common.vector_traffic_bytes) and never touch L1 or the NoC.
+
+def level_traffic_bytes(layers: LayerBatch, array: ArrayTraffic, dram_mac_words):
+    """Bytes each level delivers (latency bounds): L1 receives the input arrivals,
+    L2 feeds the array, DRAM feeds L2."""
+    is_mac, bpe, vec_bytes = layers.is_mac, layers.bytes_per_elem, vector_traffic_bytes(layers)
+    return {
+        "l1": np.where(is_mac, array.arrivals * layers.input_bytes_per_elem, 0.0),
+        "l2": np.where(is_mac, array.mac_words * bpe, vec_bytes),
+        "dram": np.where(is_mac, dram_mac_words * bpe, vec_bytes),
+    }
+
+
+def level_accesses(layers: LayerBatch, array: ArrayTraffic, dram_words):
+    """Word accesses per level. L1: each MAC reads and writes its partial sum and
+    reads its input (3 per MAC), and each arriving input is written once. L2: the
+    array's words plus the words filled from / drained to DRAM."""
+    is_mac, macs = layers.is_mac, layers.macs.astype(float)
+    return {
+        "l1": np.where(is_mac, 3.0 * macs + array.arrivals, 0.0),
+        "l2": np.where(is_mac, array.words + dram_words, layers.vector_words),
+        "dram": np.where(is_mac, dram_words, layers.vector_words),
+    }
+
+
+def level_mac_words(layers: LayerBatch, array: ArrayTraffic, dram_mac_words):
+    """Accesses counted in MAC-precision words, the unit energy is charged in (each
+    tensor's words scaled by its width / ``bits``); the NoC also carries the inter-PE shifts."""
+    is_mac, words, macs = layers.is_mac, layers.mac_words, layers.macs.astype(float)
+    vec_words = vector_traffic_bytes(layers) / layers.bytes_per_elem
+    return {
+        "l1": np.where(is_mac, macs * words(inputs=1.0, outputs=2.0) + words(inputs=array.arrivals), 0.0),
+        "l2": np.where(is_mac, array.mac_words + dram_mac_words, vec_words),
+        "dram": np.where(is_mac, dram_mac_words, vec_words),
+        "noc": np.where(is_mac, array.mac_words + words(inputs=array.shifts), 0.0),
+    }
+
+
+def memory_levels(configs: ConfigBatch, tech) -> tuple[MemoryLevel, ...]:
+    """L1 (per PE, ``pes`` copies, fed by the neighbour ports), L2 (fed to the array
+    at the NoC bandwidth) and DRAM, with their bandwidths for the latency bound and
+    16-bit per-access energies."""
+    pes = np.asarray(configs["pes"], dtype=np.int64)
+    l1_bytes = np.asarray(configs["l1_bytes"], dtype=np.int64)
+    l2_bytes = np.asarray(configs["l2_bytes"], dtype=np.int64)
+    clock = np.asarray(configs["clock_hz"], dtype=float)
+    return (
+        MemoryLevel("l1", l1_bytes, pes * L1_PORT_BYTES_PER_CYCLE, tech.sram_pj_per_access(l1_bytes, 16), pes),
+        MemoryLevel("l2", l2_bytes, np.asarray(configs["noc_bw_bytes_per_cycle"], dtype=float),
+                    tech.sram_pj_per_access(l2_bytes, 16)),
+        MemoryLevel("dram", np.full_like(clock, np.inf), np.asarray(configs["dram_bw_bytes_per_cycle"], dtype=float),
+                    tech.dram_pj_per_access(16)),
+    )
+
+
+def energy_pj(layers: LayerBatch, tech, mac_words, levels, area, seconds):
+    """MACs (vector layers: operations) x MAC energy, each level's MAC-precision
+    words x its per-access energy at ``bits`` (SRAM by capacity), leakage x time."""
+    bits = layers.bits
+    l1, l2 = levels[0].capacity_bytes, levels[1].capacity_bytes          # SRAM energy by capacity
+    return {
+        "mac": np.where(layers.is_mac, layers.macs.astype(float), layers.vector_ops) * tech.mac_pj(bits),
+        "l1": mac_words["l1"] * tech.sram_pj_per_access(l1, bits),
+        "l2": mac_words["l2"] * tech.sram_pj_per_access(l2, bits),
+        "dram": mac_words["dram"] * tech.dram_pj_per_access(bits),
+        "noc": mac_words["noc"] * tech.noc_pj_per_access(bits),
+        "leakage": tech.leakage_pj(area[:, None], seconds),
+    }
 
 
 # -- the model -------------------------------------------------------------------
 
 def cost(layers: LayerBatch, configs: ConfigBatch) -> CostArrays:
-    """Output-stationary cost of every layer on every config (see module docstring)."""
-    tech = configs.technology
+    """Output-stationary cost of every layer on every config (see module docstring):
+    map the output plane (compute cycles), size the partial-sum block per PE, count
+    the array's and DRAM's words, then per-level bytes -> latency, accesses -> energy."""
+    tech, is_mac = configs.technology, layers.is_mac
     pes = np.asarray(configs["pes"], dtype=np.int64)                      # (C, 1)
     clock = np.asarray(configs["clock_hz"], dtype=float)
-    l1_bytes = np.asarray(configs["l1_bytes"], dtype=np.int64)
-    l2_bytes = np.asarray(configs["l2_bytes"], dtype=np.int64)
-    noc_bw = np.asarray(configs["noc_bw_bytes_per_cycle"], dtype=float)
-    dram_bw = np.asarray(configs["dram_bw_bytes_per_cycle"], dtype=float)
-    bits, bpe, is_mac = layers.bits, layers.bytes_per_elem, layers.is_mac     # bpe: one MAC-precision word
-    words = layers.mac_words                      # input/weight/output words -> MAC-precision words
-    macs = layers.macs.astype(float)
+    m = spatial_mapping(layers, pes)
+    k1 = psums_per_pe(layers, np.asarray(configs["l1_bytes"], dtype=np.int64), m.k_t)
+    array = array_traffic(layers, m, k1)
+    dram_mac_words, dram_words = dram_traffic(layers, np.asarray(configs["l2_bytes"], dtype=np.int64))
 
-    # Spatial mapping and compute.
-    plane_y, plane_x, k_t, is_mm = output_plane(layers)
-    rows, cols, tiles = choose_array_shape(plane_y, plane_x, pes)          # (C, L)
-    per_tile = layers.n * layers.g * k_t * layers.c * layers.r * layers.s
-    mac_cycles = (tiles * per_tile).astype(float)
-    rows_used, cols_used = np.minimum(rows, plane_y), np.minimum(cols, plane_x)
-
-    # L1: k1 partial sums (output width) per PE besides the input FIFO words.
-    k1_max = np.floor((l1_bytes - IN_FIFO_WORDS * layers.input_bytes_per_elem)
-                      / layers.output_bytes_per_elem).astype(np.int64)
-    bad = is_mac & (k1_max < 1)
-    if bad.any():
-        need = [f"a PE needs one partial sum of {bo} bits and {IN_FIFO_WORDS} input FIFO words of {bi} bits = "
-                f"{(bo + IN_FIFO_WORDS * bi) / 8:g} bytes"
-                for bi, bo in zip(layers.input_bits[0], layers.output_bits[0])]
-        _raise_unmappable(layers, bad, "l1_bytes", l1_bytes[np.argwhere(bad)[0][0]], need)
-    k1 = np.clip(np.minimum(k1_max, k_t), 1, None)
-
-    # L2 -> PE array (NoC) words, per the reuse described in the module docstring.
-    padded_h, padded_w = layers.h + 2 * layers.pad_h, layers.w + 2 * layers.pad_w
-    win_y = window(rows_used, layers.stride_h, layers.r, layers.dil_h, padded_h)
-    win_x = np.where(is_mm, 1, window(cols_used, layers.stride_w, layers.s, layers.dil_w, padded_w))
-    ng = layers.n * layers.g
-    input_words = ng * tiles * ceil_div(k_t, k1) * layers.c * win_y * win_x
-    weight_words = ng * tiles * k_t * layers.c * layers.r * layers.s * np.where(is_mm, cols_used, 1)
-    output_words = layers.output_elems
-    noc_words = (input_words + weight_words + output_words).astype(float)
-    noc_mac_words = words(input_words, weight_words, output_words)
-    arrivals = macs / k1                                   # input words written into PEs
-    shift_words = np.where(is_mm, 0.0, np.maximum(arrivals - input_words, 0.0))
-
-    # L2 -> DRAM tiling: the tile with the least DRAM bytes that fits.
-    req, (dram_in, dram_w, dram_out) = dram_tiling(layers)
-    dram_mac_words, tile = best_fitting(req, words(dram_in, dram_w, dram_out), l2_bytes)
-    bad = is_mac & np.isnan(dram_mac_words)
-    if bad.any():
-        need = [f"the smallest tile (one output row, one channel, one filter) needs {int(m)} bytes"
-                for m in req.min(axis=0)]
-        _raise_unmappable(layers, bad, "l2_bytes", l2_bytes[np.argwhere(bad)[0][0]], need)
-    dram_mac_words = np.nan_to_num(dram_mac_words)
-    dram_words = (dram_in + dram_w + dram_out)[tile, np.arange(len(layers))]
-
-    # Vector layers: ALU lanes, operands streamed once through L2 from DRAM.
-    vec_bytes = vector_traffic_bytes(layers)
-    compute = np.where(is_mac, mac_cycles, vector_compute_cycles(layers, pes))
-    traffic = {
-        "l1": np.where(is_mac, arrivals * layers.input_bytes_per_elem, 0.0),
-        "l2": np.where(is_mac, noc_mac_words * bpe, vec_bytes),
-        "dram": np.where(is_mac, dram_mac_words * bpe, vec_bytes),
-    }
-    # L1: each MAC reads and writes its partial sum and reads its input; arrivals are written.
-    accesses = {
-        "l1": np.where(is_mac, 3.0 * macs + arrivals, 0.0),
-        "l2": np.where(is_mac, noc_words + dram_words, layers.vector_words),
-        "dram": np.where(is_mac, dram_words, layers.vector_words),
-    }
-    mac_words = {      # accesses as MAC-precision words: energy = mac_words x energy per access at bits
-        "l1": np.where(is_mac, macs * words(inputs=1.0, outputs=2.0) + words(inputs=arrivals), 0.0),
-        "l2": np.where(is_mac, noc_mac_words + dram_mac_words, vec_bytes / bpe),
-        "dram": np.where(is_mac, dram_mac_words, vec_bytes / bpe),
-        "noc": np.where(is_mac, noc_mac_words + words(inputs=shift_words), 0.0),
-    }
-    levels = (
-        MemoryLevel("l1", l1_bytes, pes * L1_PORT_BYTES_PER_CYCLE, tech.sram_pj_per_access(l1_bytes, 16), pes),
-        MemoryLevel("l2", l2_bytes, noc_bw, tech.sram_pj_per_access(l2_bytes, 16)),
-        MemoryLevel("dram", np.full_like(clock, np.inf), dram_bw, tech.dram_pj_per_access(16)),
-    )
-    fill_drain = np.where(is_mac, (rows_used + cols_used).astype(float), 0.0)
+    compute = np.where(is_mac, m.mac_cycles, vector_compute_cycles(layers, pes))
+    traffic = level_traffic_bytes(layers, array, dram_mac_words)
+    levels = memory_levels(configs, tech)
+    fill_drain = np.where(is_mac, (m.rows_used + m.cols_used).astype(float), 0.0)   # shift in, drain out
     latency, bound = bounded_latency(compute, traffic, levels, fill_drain)
-
     area = _area_mm2(configs, tech)
-    energy = {
-        "mac": np.where(is_mac, macs, layers.vector_ops) * tech.mac_pj(bits),
-        "l1": mac_words["l1"] * tech.sram_pj_per_access(l1_bytes, bits),
-        "l2": mac_words["l2"] * tech.sram_pj_per_access(l2_bytes, bits),
-        "dram": mac_words["dram"] * tech.dram_pj_per_access(bits),
-        "noc": mac_words["noc"] * tech.noc_pj_per_access(bits),
-        "leakage": tech.leakage_pj(area[:, None], latency / clock),
-    }
-    useful = np.where(is_mac, macs, layers.vector_ops)
-    utilization = useful / (pes * latency)
-    shape = latency.shape
-    full = lambda a: np.broadcast_to(np.asarray(a, dtype=float), shape)
+    energy = energy_pj(layers, tech, level_mac_words(layers, array, dram_mac_words), levels, area, latency / clock)
+
+    macs = layers.macs.astype(float)
+    full = lambda a: np.broadcast_to(np.asarray(a, dtype=float), latency.shape)
     return CostArrays(
         levels=levels,
         compute_cycles=full(compute),
         latency_cycles=latency,
-        utilization=utilization,
-        accesses={k: full(v) for k, v in accesses.items()},
+        utilization=np.where(is_mac, macs, layers.vector_ops) / (pes * latency),
+        accesses={k: full(v) for k, v in level_accesses(layers, array, dram_words).items()},
         traffic_bytes={k: full(v) for k, v in traffic.items()},
         energy_pj={k: full(v) for k, v in energy.items()},
         bound=bound,
@@ -314,10 +399,10 @@ def cost(layers: LayerBatch, configs: ConfigBatch) -> CostArrays:
         peak_macs_per_cycle=pes.reshape(-1).astype(float),
         clock_hz=clock.reshape(-1),
         extras={
-            "array_rows": full(np.where(is_mac, rows, 0)),
-            "array_cols": full(np.where(is_mac, cols, 0)),
-            "active_pes": full(np.where(is_mac, rows_used * cols_used, 0)),
-            "mapping_efficiency": full(np.where(is_mac, macs / (pes * np.maximum(mac_cycles, 1.0)), 0.0)),
+            "array_rows": full(np.where(is_mac, m.rows, 0)),
+            "array_cols": full(np.where(is_mac, m.cols, 0)),
+            "active_pes": full(np.where(is_mac, m.rows_used * m.cols_used, 0)),
+            "mapping_efficiency": full(np.where(is_mac, macs / (pes * np.maximum(m.mac_cycles, 1.0)), 0.0)),
             "psums_per_pe": full(np.where(is_mac, k1, 0)),
         },
     )

@@ -88,12 +88,16 @@ Memory levels (innermost first): ``ifmap_sram``, ``filter_sram``, ``ofmap_sram``
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import NamedTuple
+
 import numpy as np
 
 from ..errors import MappingError
 from ..hardware.area import default_area_mm2
 from ..hardware.memory import MemoryLevel
 from ..hardware.params import CLOCK_HZ, TECHNOLOGY, Param
+from ..hardware.technology import Technology
 from .base import ConfigBatch, CostArrays, LayerBatch, bounded_latency
 from .common import ceil_div, vector_compute_cycles, vector_traffic_bytes
 
@@ -122,10 +126,77 @@ PARAMETERS = {
     "technology": TECHNOLOGY,
 }
 
-__all__ = ["PARAMETERS", "cost", "gemm_dims", "fold_cycles", "DATAFLOWS", "LEVEL_NAMES"]
+__all__ = ["DATAFLOWS", "LEVEL_NAMES", "PARAMETERS", "cost", "fold_cycles", "gemm_dims"]
 
 
-# -- mapping --------------------------------------------------------------------
+# -- the hardware -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Array:
+    """The systolic-array design points of one batch: numbers as ``(C, 1)`` arrays;
+    the dataflow, the fill/drain rule and the technology are shared by the batch."""
+
+    rows: np.ndarray
+    cols: np.ndarray
+    mac_bits: np.ndarray
+    clock_hz: np.ndarray
+    sram_bytes: tuple[np.ndarray, np.ndarray, np.ndarray]     # ifmap, filter, ofmap
+    dram_bw_bytes_per_cycle: np.ndarray
+    dataflow: str
+    fill_drain: str
+    tech: Technology
+
+    @classmethod
+    def of(cls, configs: ConfigBatch) -> _Array:
+        """Read the design points out of a ``ConfigBatch``."""
+        return cls(rows=configs["rows"].astype(np.int64), cols=configs["cols"].astype(np.int64),
+                   mac_bits=configs["mac_bits"], clock_hz=configs["clock_hz"].astype(float),
+                   sram_bytes=tuple(configs[f"{op}_sram_bytes"].astype(float) for op in ("ifmap", "filter", "ofmap")),
+                   dram_bw_bytes_per_cycle=configs["dram_bw_bytes_per_cycle"].astype(float),
+                   dataflow=configs["dataflow"], fill_drain=configs["fill_drain"], tech=configs.technology)
+
+    @property
+    def peak(self) -> np.ndarray:
+        """MACs per cycle: one per PE."""
+        return (self.rows * self.cols).astype(float)
+
+    @property
+    def mac_bytes(self) -> np.ndarray:
+        """Bytes of one word at the precision the array is built for."""
+        return self.mac_bits / 8.0
+
+    @property
+    def lanes(self):
+        """Array edge lanes fed by the (ifmap, filter, ofmap) SRAM."""
+        return _edge_lanes(self.rows, self.cols, self.dataflow)
+
+
+def _word_bytes(layers: LayerBatch):
+    """Bytes of one word in the (ifmap, filter, ofmap) SRAM: the input, weight and output width."""
+    return layers.input_bytes_per_elem, layers.weight_bytes_per_elem, layers.output_bytes_per_elem
+
+
+def _edge_lanes(rows, cols, dataflow: str):
+    """Array edge lanes fed by (ifmap, filter, ofmap) SRAM (SCALE-Sim's demand matrix widths)."""
+    if dataflow == "is":
+        return cols, rows, cols
+    return rows, cols, cols
+
+
+def _check_fits(layers: LayerBatch, array: _Array):
+    """Each SRAM's active half must hold one word (of its operand's width) per edge lane it feeds."""
+    for name, capacity, lane, bytes_per_word in zip(("ifmap_sram_bytes", "filter_sram_bytes", "ofmap_sram_bytes"),
+                                                    array.sram_bytes, array.lanes, _word_bytes(layers)):
+        bad = layers.is_mac & (capacity / 2.0 < lane * bytes_per_word)
+        if bad.any():
+            cfg, col = np.argwhere(bad)[0]
+            value = np.broadcast_to(capacity, bad.shape)[cfg, col]
+            need = 2 * np.broadcast_to(lane * bytes_per_word, bad.shape)[cfg, col]
+            raise MappingError(f"layer '{layers.names[col]}': field '{name}' = {value:g}: too small to "
+                               f"double-buffer one word per array lane; need >= {need:g} bytes")
+
+
+# -- mapping and compute cycles -----------------------------------------------------
 
 def gemm_dims(layers: LayerBatch, dataflow: str):
     """``(Sr, Sc, T)`` per group: the GEMM dimensions on the rows, on the cols and in time."""
@@ -157,9 +228,43 @@ def fold_cycles(sr, sc, t, rows, cols, dataflow: str, fill_drain: str):
     return cycles, row_folds, col_folds
 
 
-def _array_accesses(sr, sc, t, row_folds, col_folds, dataflow: str):
+class _Mapping(NamedTuple):
+    """A MAC layer lowered to a GEMM and folded onto the array (per group, but ``mac_cycles``)."""
+    sr: np.ndarray              # GEMM dimension on the rows
+    sc: np.ndarray              # ... on the cols
+    t: np.ndarray               # ... streamed in time
+    row_folds: np.ndarray
+    col_folds: np.ndarray
+    mac_cycles: np.ndarray      # compute cycles of the whole layer: its groups one after another
+
+
+def _map_layers(layers: LayerBatch, array: _Array) -> _Mapping:
+    """Lower each layer to ``(Sr, Sc, T)``, cut it into folds and count the cycles of all
+    ``g`` groups, which run one after another."""
+    sr, sc, t = gemm_dims(layers, array.dataflow)
+    cycles, row_folds, col_folds = fold_cycles(sr, sc, t, array.rows, array.cols, array.dataflow, array.fill_drain)
+    return _Mapping(sr, sc, t, row_folds, col_folds, mac_cycles=(layers.g * cycles).astype(float))
+
+
+def _compute_cycles(layers: LayerBatch, array: _Array, mapping: _Mapping):
+    """MAC layers: their folds; vector layers: one op per cycle on each of ``cols`` lanes."""
+    return np.where(layers.is_mac, mapping.mac_cycles, vector_compute_cycles(layers, array.cols))
+
+
+# -- words moved ------------------------------------------------------------------
+
+class _Words(NamedTuple):
+    """Words of a MAC layer moved per operand, on one side of the SRAMs."""
+    ifmap_reads: np.ndarray
+    filter_reads: np.ndarray
+    ofmap_writes: np.ndarray
+    ofmap_reads: np.ndarray
+
+
+def _array_accesses(m: _Mapping, dataflow: str):
     """Word accesses between the SRAMs and the array, per group:
     (ifmap reads, filter reads, ofmap writes, ofmap partial-sum reads)."""
+    sr, sc, t, row_folds, col_folds = m.sr, m.sc, m.t, m.row_folds, m.col_folds
     if dataflow == "os":
         return col_folds * sr * t, row_folds * t * sc, sr * sc, 0 * sr
     psum_writes = row_folds * t * sc
@@ -169,10 +274,11 @@ def _array_accesses(sr, sc, t, row_folds, col_folds, dataflow: str):
     return sr * sc, col_folds * sr * t, psum_writes, psum_reads   # is
 
 
-def _dram_words(layers: LayerBatch, sr, sc, t, row_folds, col_folds, half_words, cols, dataflow):
+def _dram_words(layers: LayerBatch, m: _Mapping, half_words, cols, dataflow):
     """DRAM words per group: (ifmap reads, filter reads, ofmap writes, ofmap reads).
     ``half_words`` = active half of each SRAM in words (ifmap, filter, ofmap)."""
     half_if, half_f, half_of = half_words
+    sr, sc, t, row_folds, col_folds = m.sr, m.sc, m.t, m.row_folds, m.col_folds
     ifmap = layers.n * layers.c * layers.h * layers.w      # raw ifmap of one group
     weights = layers.k * layers.c * layers.r * layers.s
     outputs = layers.n * layers.k * layers.p * layers.q
@@ -194,115 +300,143 @@ def _dram_words(layers: LayerBatch, sr, sc, t, row_folds, col_folds, half_words,
     return ifmap_rd, filter_rd, ofmap_wr, ofmap_rd
 
 
-def _edge_lanes(rows, cols, dataflow: str):
-    """Array edge lanes fed by (ifmap, filter, ofmap) SRAM (SCALE-Sim's demand matrix widths)."""
-    if dataflow == "is":
-        return cols, rows, cols
-    return rows, cols, cols
+def _words_moved(layers: LayerBatch, array: _Array, mapping: _Mapping) -> tuple[_Words, _Words]:
+    """Words a MAC layer moves (all ``g`` groups): between the SRAMs and the array, and
+    between DRAM and the SRAMs. Reuse in an SRAM is judged against its active half."""
+    g = layers.g
+    sram = _Words(*(g * a for a in _array_accesses(mapping, array.dataflow)))
+    half_words = tuple(cap / 2.0 / b for cap, b in zip(array.sram_bytes, _word_bytes(layers)))
+    dram = _Words(*(g * a for a in _dram_words(layers, mapping, half_words, array.cols, array.dataflow)))
+    return sram, dram
 
 
-def _check_fits(layers: LayerBatch, sram_bytes, lanes, word_bytes):
-    """Each SRAM's active half must hold one word (of its operand's width) per edge lane it feeds."""
-    for name, capacity, lane, bytes_per_word in zip(("ifmap_sram_bytes", "filter_sram_bytes", "ofmap_sram_bytes"),
-                                                    sram_bytes, lanes, word_bytes):
-        bad = layers.is_mac & (capacity / 2.0 < lane * bytes_per_word)
-        if bad.any():
-            cfg, col = np.argwhere(bad)[0]
-            value = np.broadcast_to(capacity, bad.shape)[cfg, col]
-            need = 2 * np.broadcast_to(lane * bytes_per_word, bad.shape)[cfg, col]
-            raise MappingError(f"layer '{layers.names[col]}': field '{name}' = {value:g}: too small to "
-                               f"double-buffer one word per array lane; need >= {need:g} bytes")
+# -- per-level accesses and traffic ---------------------------------------------------
+
+def _level_accesses(layers: LayerBatch, sram: _Words, dram: _Words, shape):
+    """Word accesses per memory level. A MAC layer's SRAM serves the array and also takes
+    the DRAM fills (ifmap, filter) or drains (ofmap); a vector layer reads its inputs
+    through the ifmap SRAM and writes through the ofmap SRAM, each word once."""
+    is_mac = layers.is_mac
+    vec_read_words = layers.read_bytes / layers.input_bytes_per_elem
+    vec_write_words = layers.write_bytes / layers.output_bytes_per_elem
+    accesses = {
+        "ifmap_sram": np.where(is_mac, sram.ifmap_reads + dram.ifmap_reads, vec_read_words),
+        "filter_sram": np.where(is_mac, sram.filter_reads + dram.filter_reads, 0.0),
+        "ofmap_sram": np.where(is_mac, sram.ofmap_writes + sram.ofmap_reads + dram.ofmap_writes + dram.ofmap_reads,
+                               vec_write_words),
+        "dram": np.where(is_mac, dram.ifmap_reads + dram.filter_reads + dram.ofmap_writes + dram.ofmap_reads,
+                         vec_read_words + vec_write_words),
+    }
+    return {k: np.broadcast_to(v, shape).astype(float) for k, v in accesses.items()}
+
+
+def _dram_mac_words(layers: LayerBatch, dram: _Words, shape):
+    """DRAM words as MAC-precision words, so that bytes and energy follow each operand's width."""
+    mac_word_bytes = layers.bytes_per_elem
+    words = np.where(layers.is_mac,
+                     layers.mac_words(dram.ifmap_reads, dram.filter_reads, dram.ofmap_writes + dram.ofmap_reads),
+                     layers.read_bytes / mac_word_bytes + layers.write_bytes / mac_word_bytes)
+    return np.broadcast_to(words, shape).astype(float)
+
+
+def _level_traffic(layers: LayerBatch, accesses, dram_mac_words):
+    """Bytes per level: SRAM words at their operand's width; DRAM at each word's width
+    (vector layers stream their stated bytes once)."""
+    traffic = {name: accesses[name] * b for name, b in zip(SRAM_LEVELS, _word_bytes(layers))}
+    traffic["dram"] = np.where(layers.is_mac, dram_mac_words * layers.bytes_per_elem, vector_traffic_bytes(layers))
+    return traffic
+
+
+def _memory_levels(array: _Array):
+    """The three SRAMs, each with a read and a write port per edge lane at ``mac_bits``,
+    and DRAM, shared by all operands."""
+    tech, mac_bits = array.tech, array.mac_bits
+    srams = tuple(
+        MemoryLevel(name, capacity_bytes=cap, bw_bytes_per_cycle=2.0 * lane * array.mac_bytes,
+                    pj_per_access=tech.sram_pj_per_access(cap, mac_bits))
+        for name, cap, lane in zip(SRAM_LEVELS, array.sram_bytes, array.lanes))
+    dram = MemoryLevel("dram", capacity_bytes=np.full_like(array.clock_hz, np.inf),
+                       bw_bytes_per_cycle=array.dram_bw_bytes_per_cycle,
+                       pj_per_access=tech.dram_pj_per_access(mac_bits))
+    return srams + (dram,)
+
+
+# -- area and energy ----------------------------------------------------------------
+
+def _area_mm2(array: _Array):
+    """MACs, the three SRAMs, and per PE two operand registers and a partial-sum register
+    (passed to ``default_area_mm2`` as its per-PE NoC flip-flops)."""
+    return default_area_mm2(array.tech, pes=array.rows * array.cols, l1_bytes=0, l2_bytes=sum(array.sram_bytes),
+                            noc_bw_bytes_per_cycle=(2 + PSUM_BITS_PER_MAC_BIT) * array.mac_bytes,
+                            bits=array.mac_bits)
+
+
+def _energy(layers: LayerBatch, array: _Array, accesses, dram_mac_words, area, latency):
+    """pJ per component: MACs (vector ops: one MAC each) at the layer's precision, each
+    SRAM's accesses at its capacity and operand width, DRAM at the MAC precision
+    (``dram_mac_words`` carries the width scaling), and leakage x area x time."""
+    tech = array.tech
+    bits = layers.bits.astype(float)
+    ops = np.where(layers.is_mac, layers.macs, layers.vector_ops)
+    energy = {"mac": np.broadcast_to(ops * tech.mac_pj(bits), latency.shape)}
+    sram_bits = (layers.input_bits, layers.weight_bits, layers.output_bits)
+    for name, cap, width in zip(SRAM_LEVELS, array.sram_bytes, sram_bits):
+        energy[name] = accesses[name] * tech.sram_pj_per_access(cap, width.astype(float))
+    energy["dram"] = dram_mac_words * tech.dram_pj_per_access(bits)
+    energy["leakage"] = tech.leakage_pj(area, latency / array.clock_hz)
+    return energy
+
+
+# -- utilization and SCALE-Sim's columns ------------------------------------------------
+
+def _utilization(layers: LayerBatch, array: _Array, latency):
+    """Useful work over peak: MACs over ``rows*cols`` PEs, vector ops over ``cols`` lanes."""
+    safe_latency = np.maximum(latency, 1e-30)
+    return np.where(layers.is_mac, layers.macs / (array.peak * safe_latency),
+                    layers.vector_ops / (array.cols * safe_latency))
+
+
+def _scalesim_columns(layers: LayerBatch, array: _Array, mapping: _Mapping, sram: _Words, dram: _Words, shape):
+    """SCALE-Sim's per-layer report columns (zero for vector layers): folds, mapping
+    efficiency (mean over folds of used / total PEs), utilization of the compute
+    cycles alone, and the SRAM and DRAM word counts per operand."""
+    is_mac, peak = layers.is_mac, array.peak
+    mapping_eff = mapping.sr * mapping.sc / (mapping.row_folds * mapping.col_folds * peak)
+    extras = {
+        "row_folds": np.where(is_mac, mapping.row_folds, 0),
+        "col_folds": np.where(is_mac, mapping.col_folds, 0),
+        "mapping_efficiency": np.where(is_mac, mapping_eff, 0.0),
+        "compute_utilization": np.where(is_mac, layers.macs / (peak * np.maximum(mapping.mac_cycles, 1.0)), 0.0),
+        "sram_ifmap_reads": np.where(is_mac, sram.ifmap_reads, 0),
+        "sram_filter_reads": np.where(is_mac, sram.filter_reads, 0),
+        "sram_ofmap_writes": np.where(is_mac, sram.ofmap_writes, 0),
+        "sram_ofmap_reads": np.where(is_mac, sram.ofmap_reads, 0),
+        "dram_ifmap_reads": np.where(is_mac, dram.ifmap_reads, 0),
+        "dram_filter_reads": np.where(is_mac, dram.filter_reads, 0),
+        "dram_ofmap_writes": np.where(is_mac, dram.ofmap_writes, 0),
+        "dram_ofmap_reads": np.where(is_mac, dram.ofmap_reads, 0),
+    }
+    return {k: np.broadcast_to(v, shape).astype(float) for k, v in extras.items()}
 
 
 # -- the model --------------------------------------------------------------------
 
 def cost(layers: LayerBatch, configs: ConfigBatch) -> CostArrays:
     """Cost of every (config, layer) pair on a systolic array; see the module docstring."""
-    dataflow, fill_drain = configs["dataflow"], configs["fill_drain"]
-    tech = configs.technology
-    rows = configs["rows"].astype(np.int64)
-    cols = configs["cols"].astype(np.int64)
-    mac_bits = configs["mac_bits"]
-    clock_hz = configs["clock_hz"].astype(float)
-    sram_bytes = tuple(configs[f"{op}_sram_bytes"].astype(float) for op in ("ifmap", "filter", "ofmap"))
-    bits = layers.bits.astype(float)
-    mac_word_bytes = bits / 8.0                     # one MAC-precision word
-    # Word widths of the three SRAMs' operands: input, weight, output.
-    word_bytes = (layers.input_bytes_per_elem, layers.weight_bytes_per_elem, layers.output_bytes_per_elem)
-    sram_bits = dict(zip(SRAM_LEVELS, (layers.input_bits, layers.weight_bits, layers.output_bits)))
-    is_mac = layers.is_mac
-    g = layers.g
-
-    lanes = _edge_lanes(rows, cols, dataflow)
-    _check_fits(layers, sram_bytes, lanes, word_bytes)
-
-    # Compute: folds of the lowered GEMM, groups one after another.
-    sr, sc, t = gemm_dims(layers, dataflow)
-    cycles, row_folds, col_folds = fold_cycles(sr, sc, t, rows, cols, dataflow, fill_drain)
-    mac_compute = (g * cycles).astype(float)
-    compute = np.where(is_mac, mac_compute, vector_compute_cycles(layers, cols))
-
-    # Words moved between SRAMs and the array, and between DRAM and the SRAMs.
-    if_rd, f_rd, of_wr, of_rd = (g * a for a in _array_accesses(sr, sc, t, row_folds, col_folds, dataflow))
-    half_words = tuple(cap / 2.0 / b for cap, b in zip(sram_bytes, word_bytes))
-    d_if, d_f, d_of_wr, d_of_rd = (g * a for a in
-                                   _dram_words(layers, sr, sc, t, row_folds, col_folds, half_words, cols, dataflow))
-    vec_read_words = layers.read_bytes / layers.input_bytes_per_elem
-    vec_write_words = layers.write_bytes / layers.output_bytes_per_elem
-    accesses = {
-        "ifmap_sram": np.where(is_mac, if_rd + d_if, vec_read_words),
-        "filter_sram": np.where(is_mac, f_rd + d_f, 0.0),
-        "ofmap_sram": np.where(is_mac, of_wr + of_rd + d_of_wr + d_of_rd, vec_write_words),
-        "dram": np.where(is_mac, d_if + d_f + d_of_wr + d_of_rd, vec_read_words + vec_write_words),
-    }
-    accesses = {k: np.broadcast_to(v, compute.shape).astype(float) for k, v in accesses.items()}
-    # DRAM words as MAC-precision words (bytes and energy at each operand's width).
-    dram_mac_words = np.where(is_mac, layers.mac_words(d_if, d_f, d_of_wr + d_of_rd),
-                              layers.read_bytes / mac_word_bytes + layers.write_bytes / mac_word_bytes)
-    dram_mac_words = np.broadcast_to(dram_mac_words, compute.shape).astype(float)
-    traffic = {name: accesses[name] * b for name, b in zip(SRAM_LEVELS, word_bytes)}
-    traffic["dram"] = np.where(is_mac, dram_mac_words * mac_word_bytes, vector_traffic_bytes(layers))
-
-    # Memory levels: SRAM ports = read + write per edge lane at mac_bits; DRAM shared.
-    mac_bytes = mac_bits / 8.0
-    levels = tuple(
-        MemoryLevel(name, capacity_bytes=cap, bw_bytes_per_cycle=2.0 * lane * mac_bytes,
-                    pj_per_access=tech.sram_pj_per_access(cap, mac_bits))
-        for name, cap, lane in zip(SRAM_LEVELS, sram_bytes, lanes)
-    ) + (MemoryLevel("dram", capacity_bytes=np.full_like(clock_hz, np.inf),
-                     bw_bytes_per_cycle=configs["dram_bw_bytes_per_cycle"].astype(float),
-                     pj_per_access=tech.dram_pj_per_access(mac_bits)),)
+    array = _Array.of(configs)
+    _check_fits(layers, array)
+    mapping = _map_layers(layers, array)
+    compute = _compute_cycles(layers, array, mapping)
+    sram, dram = _words_moved(layers, array, mapping)
+    accesses = _level_accesses(layers, sram, dram, compute.shape)
+    dram_mac_words = _dram_mac_words(layers, dram, compute.shape)
+    traffic = _level_traffic(layers, accesses, dram_mac_words)
+    levels = _memory_levels(array)
     latency, bound = bounded_latency(compute, traffic, levels)
-
-    # Energy per action, at each layer's precision.
-    area = default_area_mm2(tech, pes=rows * cols, l1_bytes=0, l2_bytes=sum(sram_bytes),
-                            noc_bw_bytes_per_cycle=(2 + PSUM_BITS_PER_MAC_BIT) * mac_bytes, bits=mac_bits)
-    ops = np.where(is_mac, layers.macs, layers.vector_ops)
-    energy = {"mac": np.broadcast_to(ops * tech.mac_pj(bits), compute.shape)}
-    for name, cap in zip(SRAM_LEVELS, sram_bytes):
-        energy[name] = accesses[name] * tech.sram_pj_per_access(cap, sram_bits[name].astype(float))
-    energy["dram"] = dram_mac_words * tech.dram_pj_per_access(bits)
-    energy["leakage"] = tech.leakage_pj(area, latency / clock_hz)
-
-    # Utilization and SCALE-Sim's per-layer columns.
-    peak = (rows * cols).astype(float)
-    safe_latency = np.maximum(latency, 1e-30)
-    utilization = np.where(is_mac, layers.macs / (peak * safe_latency),
-                           layers.vector_ops / (cols * safe_latency))
-    mapping_eff = sr * sc / (row_folds * col_folds * peak)      # mean over folds of used/total PEs
-    extras = {
-        "row_folds": np.where(is_mac, row_folds, 0),
-        "col_folds": np.where(is_mac, col_folds, 0),
-        "mapping_efficiency": np.where(is_mac, mapping_eff, 0.0),
-        "compute_utilization": np.where(is_mac, layers.macs / (peak * np.maximum(mac_compute, 1.0)), 0.0),
-        "sram_ifmap_reads": np.where(is_mac, if_rd, 0), "sram_filter_reads": np.where(is_mac, f_rd, 0),
-        "sram_ofmap_writes": np.where(is_mac, of_wr, 0), "sram_ofmap_reads": np.where(is_mac, of_rd, 0),
-        "dram_ifmap_reads": np.where(is_mac, d_if, 0), "dram_filter_reads": np.where(is_mac, d_f, 0),
-        "dram_ofmap_writes": np.where(is_mac, d_of_wr, 0), "dram_ofmap_reads": np.where(is_mac, d_of_rd, 0),
-    }
-    extras = {k: np.broadcast_to(v, compute.shape).astype(float) for k, v in extras.items()}
-
+    area = _area_mm2(array)
     return CostArrays(levels=levels, compute_cycles=compute, latency_cycles=latency,
-                      utilization=utilization, accesses=accesses, traffic_bytes=traffic,
-                      energy_pj=energy, bound=bound, area_mm2=np.asarray(area, dtype=float).reshape(-1),
-                      peak_macs_per_cycle=peak.reshape(-1), clock_hz=clock_hz.reshape(-1), extras=extras)
+                      utilization=_utilization(layers, array, latency), accesses=accesses, traffic_bytes=traffic,
+                      energy_pj=_energy(layers, array, accesses, dram_mac_words, area, latency), bound=bound,
+                      area_mm2=np.asarray(area, dtype=float).reshape(-1),
+                      peak_macs_per_cycle=array.peak.reshape(-1), clock_hz=array.clock_hz.reshape(-1),
+                      extras=_scalesim_columns(layers, array, mapping, sram, dram, compute.shape))

@@ -48,6 +48,8 @@ a pipelined PE (see ``maestro_step_overhead``); ``pipelined`` is the default.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from ..errors import MappingError
@@ -98,12 +100,13 @@ def spatial_unrolling(layers: LayerBatch, pes, cluster_size):
 
 
 def l1_chunk(layers: LayerBatch, l1_bytes):
-    """Filter taps per PE per L1 residency: ``(taps, chunks)``, each ``(C, L)``.
+    """Filter taps per PE per L1 residency: ``(taps, chunks, fit)``, each ``(C, L)``.
 
     L1 holds ``taps`` weights and ``taps`` inputs, both double-buffered, plus one
     accumulator: ``2 * taps * (input + weight bytes) + output bytes`` <= ``l1_bytes``
     (counted in MAC-precision words). The R x S window is split into ``chunks``
-    balanced chunks when it does not fit.
+    balanced chunks when it does not fit. ``fit`` is the most taps L1 could hold
+    (< 1: not even one tap fits; see ``_check_l1``).
     """
     window = layers.r * layers.s
     words = np.asarray(l1_bytes, dtype=float) / layers.bytes_per_elem
@@ -134,6 +137,66 @@ def maestro_step_overhead(layers: LayerBatch, c_lanes, taps, noc_bw_bytes_per_cy
 
 # -- L2 tiling (DRAM traffic) ---------------------------------------------------
 
+def _grid(a):
+    """A (1, L) layer field as floats shaped (1, L, 1, 1), to broadcast against the
+    (U, L, I, J) grid of L2 sizes x layers x row splits x channel splits."""
+    return np.asarray(a, dtype=float)[..., None, None]
+
+
+class _L2Candidates(NamedTuple):
+    """The candidate L2 tiles of ``l2_tiling``, each broadcastable to (U, L, I, J)."""
+    row_tiles: np.ndarray   # output-row tiles per layer: ceil(P / p2)
+    in_rows: np.ndarray     # input rows (with halo) of one row tile
+    k2: np.ndarray          # filters per tile (>= 1)
+    fits: np.ndarray        # at least one filter fits beside the tile's inputs
+    full_c: np.ndarray      # the tile holds all c channels of a group
+    rows_fit: np.ndarray    # a row tile's inputs of every channel fit with one filter
+
+
+def _l2_candidates(layers: LayerBatch, l2_bytes) -> _L2Candidates:
+    """Row and channel splits of every candidate and the most filters that fit.
+
+    A tile of ``p2`` output rows and ``c2`` channels keeps, per channel, its
+    input rows (halo included); each of its ``k2`` filters adds a ``c2 x R x S``
+    weight slice and ``p2`` rows of outputs (and, in a grouped layer, the inputs
+    of its own group, shared by the group's ``k`` filters). All of it must fit in
+    half of L2; the other half double-buffers the next tile.
+    """
+    f = _grid
+    cap = np.asarray(l2_bytes, dtype=float)[..., None, None] / 2.0          # (U, 1, 1, 1)
+    n, g, k, c = f(layers.n), f(layers.g), f(layers.k), f(layers.c)
+    bi, bw, bo = f(layers.input_bytes_per_elem), f(layers.weight_bytes_per_elem), f(layers.output_bytes_per_elem)
+    p, q, w, rs = f(layers.p), f(layers.q), f(layers.w), f(layers.r * layers.s)
+    p2 = np.ceil(p / _ROW_SPLITS.reshape(1, 1, -1, 1))                      # (1, L, I, 1)
+    c2 = np.ceil(c / _CHANNEL_SPLITS.reshape(1, 1, 1, -1))                  # (1, L, 1, J)
+    in_rows = np.minimum((p2 - 1) * f(layers.stride_h) + (f(layers.r) - 1) * f(layers.dil_h) + 1, f(layers.h))
+    in_row_tile = n * in_rows * w * bi                                      # bytes per channel of a row tile
+    per_filter = c2 * rs * bw + n * p2 * q * bo + np.where(g > 1, c2 * in_row_tile / k, 0.0)
+    k2 = np.minimum(np.floor((cap - c2 * in_row_tile) / per_filter), g * k)
+    fits = k2 >= 1
+    full_c = c2 == c
+    return _L2Candidates(
+        row_tiles=np.ceil(p / p2), in_rows=in_rows, k2=np.maximum(k2, 1.0), fits=fits, full_c=full_c,
+        rows_fit=fits & full_c & (g * c * in_row_tile + per_filter <= cap))
+
+
+def _loop_order_traffic(layers: LayerBatch, t: _L2Candidates, bi, bw, bo):
+    """DRAM traffic of every candidate, ``(filters outermost, rows outermost)``, with
+    input, weight and output elements of ``bi``, ``bw`` and ``bo`` units each
+    (bytes per element for bytes, 1.0 for words); ``inf`` where rows-outermost
+    does not fit. See ``l2_tiling`` for the two loop orders."""
+    f = _grid
+    n, g, k, c = f(layers.n), f(layers.g), f(layers.k), f(layers.c)
+    p, q, w, rs = f(layers.p), f(layers.q), f(layers.w), f(layers.r * layers.s)
+    weights = g * k * c * rs * bw
+    outputs = n * g * k * p * q * bo
+    inputs_halo = g * c * t.row_tiles * (n * t.in_rows * w * bi)
+    filters_outer = (weights * np.where(t.full_c, 1.0, t.row_tiles) + inputs_halo * np.ceil(k / np.minimum(t.k2, k))
+                     + outputs)
+    rows_outer = np.where(t.rows_fit, inputs_halo + weights * t.row_tiles + outputs, np.inf)
+    return filters_outer, rows_outer
+
+
 def l2_tiling(layers: LayerBatch, l2_bytes):
     """Least-DRAM-traffic L2 tile for each ``l2_bytes`` (``(U, 1)``) and layer.
 
@@ -153,47 +216,30 @@ def l2_tiling(layers: LayerBatch, l2_bytes):
     (``inf`` where nothing fits); ``row_tiles`` is how often the PE array reloads
     each weight.
     """
-    f = lambda a: np.asarray(a, dtype=float)[..., None, None]             # (1, L) -> (1, L, 1, 1)
-    cap = np.asarray(l2_bytes, dtype=float)[..., None, None] / 2.0          # (U, 1, 1, 1)
-    n, g, k, c = f(layers.n), f(layers.g), f(layers.k), f(layers.c)
-    bi, bw, bo = f(layers.input_bytes_per_elem), f(layers.weight_bytes_per_elem), f(layers.output_bytes_per_elem)
-    p, q, w, rs = f(layers.p), f(layers.q), f(layers.w), f(layers.r * layers.s)
-    p2 = np.ceil(p / _ROW_SPLITS.reshape(1, 1, -1, 1))                      # (1, L, I, 1)
-    c2 = np.ceil(c / _CHANNEL_SPLITS.reshape(1, 1, 1, -1))                  # (1, L, 1, J)
-    row_tiles = np.ceil(p / p2)
-    in_rows = np.minimum((p2 - 1) * f(layers.stride_h) + (f(layers.r) - 1) * f(layers.dil_h) + 1, f(layers.h))
-    in_row_tile = n * in_rows * w * bi                                      # bytes per channel of a row tile
-    per_filter = c2 * rs * bw + n * p2 * q * bo + np.where(g > 1, c2 * in_row_tile / k, 0.0)
-    k2 = np.minimum(np.floor((cap - c2 * in_row_tile) / per_filter), g * k)
-    fits = k2 >= 1
-    k2 = np.maximum(k2, 1.0)
-    full_c = c2 == c
-    rows_fit = fits & full_c & (g * c * in_row_tile + per_filter <= cap)
+    t = _l2_candidates(layers, l2_bytes)
+    bi, bw, bo = (_grid(b) for b in (layers.input_bytes_per_elem, layers.weight_bytes_per_elem,
+                                      layers.output_bytes_per_elem))
+    filters_bytes, rows_bytes = _loop_order_traffic(layers, t, bi, bw, bo)
+    filters_words, rows_words = _loop_order_traffic(layers, t, 1.0, 1.0, 1.0)
+    dram_bytes = np.where(t.fits, np.minimum(filters_bytes, rows_bytes), np.inf)
+    dram_words = np.where(t.fits, np.where(filters_bytes <= rows_bytes, filters_words, rows_words), np.inf)
+    return _least(dram_bytes, dram_bytes, dram_words, t.row_tiles)
 
-    def loop_orders(bi, bw, bo):
-        """DRAM traffic of every candidate, (filters outermost, rows outermost), with
-        input, weight and output elements of ``bi``, ``bw`` and ``bo`` units each."""
-        weights = g * k * c * rs * bw
-        outputs = n * g * k * p * q * bo
-        inputs_halo = g * c * row_tiles * (n * in_rows * w * bi)
-        filters_outer = (weights * np.where(full_c, 1.0, row_tiles) + inputs_halo * np.ceil(k / np.minimum(k2, k))
-                         + outputs)
-        rows_outer = np.where(rows_fit, inputs_halo + weights * row_tiles + outputs, np.inf)
-        return filters_outer, rows_outer
 
-    filters_bytes, rows_bytes = loop_orders(bi, bw, bo)
-    filters_words, rows_words = loop_orders(1.0, 1.0, 1.0)
-    dram_bytes = np.where(fits, np.minimum(filters_bytes, rows_bytes), np.inf)
-    dram_words = np.where(fits, np.where(filters_bytes <= rows_bytes, filters_words, rows_words), np.inf)
-    flat = dram_bytes.reshape(dram_bytes.shape[:2] + (-1,))
+def _least(key, *arrays):
+    """Each of ``arrays`` (broadcast to ``key``'s (U, L, I, J)) at the (I, J)
+    candidate with the smallest ``key`` (the first one on ties), shaped (U, L)."""
+    flat = key.reshape(key.shape[:2] + (-1,))
     best = np.argmin(flat, axis=-1)[..., None]
-    pick = lambda a: np.take_along_axis(np.broadcast_to(a, dram_bytes.shape).reshape(flat.shape), best, -1)[..., 0]
-    return pick(dram_bytes), pick(dram_words), pick(row_tiles)
+    return tuple(np.take_along_axis(np.broadcast_to(a, key.shape).reshape(flat.shape), best, -1)[..., 0]
+                 for a in arrays)
 
 
-# -- the model ------------------------------------------------------------------
+# -- checks, area ---------------------------------------------------------------
 
 def _check_l1(layers: LayerBatch, configs: ConfigBatch, fit):
+    """Raise MappingError naming ``l1_bytes`` if a MAC layer's one-tap L1 tile
+    (``fit < 1`` from ``l1_chunk``) does not fit."""
     bad = layers.is_mac & (fit < 1)
     if bad.any():
         cfg, col = np.argwhere(bad)[0]
@@ -207,7 +253,8 @@ def _check_l1(layers: LayerBatch, configs: ConfigBatch, fit):
 
 def _l2_dram(layers: LayerBatch, configs: ConfigBatch):
     """DRAM bytes, DRAM words and weight passes per (config, layer), solved once per
-    distinct L2 size."""
+    distinct L2 size. Raises MappingError naming ``l2_bytes`` if a MAC layer has
+    no fitting tile; vector layers get 0 bytes/words and 1 pass."""
     l2 = np.asarray(configs["l2_bytes"]).reshape(-1)
     sizes, inverse = np.unique(l2, return_inverse=True)
     dram, words, passes = (a[inverse] for a in l2_tiling(layers, sizes.reshape(-1, 1)))
@@ -222,6 +269,8 @@ def _l2_dram(layers: LayerBatch, configs: ConfigBatch):
 
 
 def _area_mm2(configs: ConfigBatch):
+    """Chip area (C,): MAESTRO 2020's closed form, or the default model (PEs with
+    one MAC each, L1s, L2, NoC) plus the extra ``vector_width - 1`` MACs per PE."""
     pes, lanes = configs["pes"], configs["vector_width"]
     l1, l2, noc, bits = configs["l1_bytes"], configs["l2_bytes"], configs["noc_bw_bytes_per_cycle"], configs["mac_bits"]
     if configs["area_model"] == "maestro2020":
@@ -234,109 +283,189 @@ def _area_mm2(configs: ConfigBatch):
     return np.asarray(area, dtype=float).reshape(-1)
 
 
-def cost(layers: LayerBatch, configs: ConfigBatch) -> CostArrays:
-    """Costs of ``layers`` (1, L) on the ``dla`` configs (C, 1); see the module docstring."""
-    tech = configs.technology
-    pes = configs["pes"]
-    lanes = configs["vector_width"]
-    noc_bw = configs["noc_bw_bytes_per_cycle"]
-    b = layers.bytes_per_elem                     # one MAC-precision word
-    b_in, b_w = layers.input_bytes_per_elem, layers.weight_bytes_per_elem
-    words = layers.mac_words                      # input/weight/output words -> MAC-precision words
-    mac = layers.is_mac
+# -- the model: mapping, traffic, latency, energy ---------------------------------
 
-    # spatial unrolling and steps
-    k_units, c_lanes = spatial_unrolling(layers, pes, configs["cluster_size"])
+class Mapping(NamedTuple):
+    """How MAC layers sit on the PE array; each field broadcasts to (C, L)."""
+    k_units: np.ndarray      # filters (output channels) in parallel: clusters, or PEs if depthwise
+    c_lanes: np.ndarray      # input channels reduced in parallel by one cluster's adder tree
+    taps: np.ndarray         # filter taps per PE per L1 residency
+    chunks: np.ndarray       # L1 residencies per R x S window
+    k_steps: np.ndarray      # ceil(G*K / k_units)
+    c_steps: np.ndarray      # ceil(C / c_lanes): partial sums accumulated in L2 per output
+    mac_cycles: np.ndarray   # compute cycles of a MAC layer (float)
+
+
+def _mapping(layers: LayerBatch, configs: ConfigBatch) -> Mapping:
+    """Spatial unrolling, L1 chunking and compute cycles (raises if L1 is too small).
+
+    The array works through ``k_steps x c_steps`` blocks of (filter, channel)
+    pairs; in each, the output pixels (N*P*Q) stream past the stationary weights,
+    a pixel taking ``chunks * ceil(taps / vector_width)`` cycles -- plus, with
+    ``step_timing: maestro2020``, MAESTRO's un-overlapped cluster ingress per chunk.
+    """
+    k_units, c_lanes = spatial_unrolling(layers, configs["pes"], configs["cluster_size"])
     taps, chunks, fit = l1_chunk(layers, configs["l1_bytes"])
     _check_l1(layers, configs, fit)
     k_steps = ceil_div(layers.g * layers.k, k_units)
     c_steps = ceil_div(layers.c, c_lanes)
     pixels = layers.n * layers.p * layers.q
-    step_cycles = chunks * ceil_div(taps, lanes)
+    step_cycles = chunks * ceil_div(taps, configs["vector_width"])
     if configs["step_timing"] == "maestro2020":
-        step_cycles = step_cycles + chunks * maestro_step_overhead(layers, c_lanes, taps, noc_bw)
-    mac_compute = (k_steps * c_steps * pixels * step_cycles).astype(float)
-    compute = np.where(mac, mac_compute, vector_compute_cycles(layers, pes))
+        overhead = maestro_step_overhead(layers, c_lanes, taps, configs["noc_bw_bytes_per_cycle"])
+        step_cycles = step_cycles + chunks * overhead
+    mac_cycles = (k_steps * c_steps * pixels * step_cycles).astype(float)
+    return Mapping(k_units, c_lanes, taps, chunks, k_steps, c_steps, mac_cycles)
 
-    # L1: operand reads by the MACs, fills from the NoC
+
+class OnChipTraffic(NamedTuple):
+    """Words moved inside the chip by a MAC layer, each (C, L). ``*_mac_words``
+    are the same counts scaled to MAC-precision words (bytes, energy)."""
+    l1: np.ndarray                  # L1 accesses: operand reads + fills
+    l1_mac_words: np.ndarray
+    noc: np.ndarray                 # NoC words, both directions (L2 accesses on the PE side)
+    noc_in_mac_words: np.ndarray    # distribution network, L2 -> PEs
+    noc_out_mac_words: np.ndarray   # collection network, PEs -> L2
+
+
+def _onchip_traffic(layers: LayerBatch, m: Mapping, weight_passes) -> OnChipTraffic:
+    """L1 and NoC traffic of MAC layers.
+
+    * Every MAC reads an input and a weight from L1.
+    * Inputs: per output row a PE loads its first window chunk, then
+      ``R * min(S, stride)`` new inputs per slide along Q (per chunk); an input
+      is multicast to the clusters holding other filters of its group, so it
+      crosses the NoC once per ``min(k, k_units)`` L1 fills.
+    * Weights enter the L1s once per weight pass (L2 row tile).
+    * Partial sums are written back to L2 once per C-block and chunk and read
+      back for every accumulation but the first.
+    """
     macs = layers.macs.astype(float)
     window = (layers.r * layers.s).astype(float)
-    new_per_slide = np.minimum(taps, ceil_div(taps, layers.s) * np.minimum(layers.s, layers.stride_w))
-    fills_per_row = chunks * (taps + (layers.q - 1) * new_per_slide)   # per PE, per output row
-    input_fills = macs / (window * layers.q) * fills_per_row           # unicast deliveries into L1s
-    multicast = np.minimum(layers.k, k_units)                            # clusters sharing an input
-    dram_bytes, dram_words, weight_passes = _l2_dram(layers, configs)
+    new_per_slide = np.minimum(m.taps, ceil_div(m.taps, layers.s) * np.minimum(layers.s, layers.stride_w))
+    fills_per_row = m.chunks * (m.taps + (layers.q - 1) * new_per_slide)   # per PE, per output row
+    input_fills = macs / (window * layers.q) * fills_per_row               # unicast deliveries into L1s
+    multicast = np.minimum(layers.k, m.k_units)                            # clusters sharing an input
     weight_fills = layers.weight_elems * weight_passes
     outputs = layers.output_elems.astype(float)
-    psum_writes = outputs * c_steps * chunks
+    psum_writes = outputs * m.c_steps * m.chunks
     psum_reads = psum_writes - outputs
-    # Words per level (accesses) and the same as MAC-precision words (bytes, energy).
-    l1_acc = 2.0 * macs + input_fills + weight_fills
-    l1_mac_words = words(inputs=macs + input_fills, weights=macs + weight_fills)
-    noc_in = input_fills / multicast + weight_fills + psum_reads       # distribution network, L2 -> PEs
-    noc_out = psum_writes                                              # collection network, PEs -> L2
-    noc_in_mac_words = words(inputs=input_fills / multicast, weights=weight_fills, outputs=psum_reads)
-    noc_out_mac_words = words(outputs=noc_out)
-    noc_elems = noc_in + noc_out
+    words = layers.mac_words                      # input/weight/output words -> MAC-precision words
+    noc_in = input_fills / multicast + weight_fills + psum_reads
+    return OnChipTraffic(
+        l1=2.0 * macs + input_fills + weight_fills,
+        l1_mac_words=words(inputs=macs + input_fills, weights=macs + weight_fills),
+        noc=noc_in + psum_writes,
+        noc_in_mac_words=words(inputs=input_fills / multicast, weights=weight_fills, outputs=psum_reads),
+        noc_out_mac_words=words(outputs=psum_writes))
 
-    # L2 and DRAM: the tiling's traffic, never below the compulsory traffic.
-    dram_mac_words = dram_bytes / b
-    l2_acc = noc_elems + dram_words
+
+def _per_level(layers: LayerBatch, onchip: OnChipTraffic, dram_bytes, dram_words, zero):
+    """``(accesses, mac_words, traffic_bytes)``, dicts of (C, L) per level.
+
+    L2 serves the NoC in both directions and DRAM's fills; its bandwidth is the
+    busier NoC direction. DRAM moves the L2 tiling's traffic, never less than the
+    compulsory traffic. ``mac_words`` (accesses in MAC-precision words, "noc"
+    included) times the per-access energy at ``bits`` gives energy. Vector layers
+    stream their operands from DRAM through L2 (written and read once).
+    """
+    mac, b = layers.is_mac, layers.bytes_per_elem
+    macs = layers.macs.astype(float)
+    vec_bytes, vec_words = vector_traffic_bytes(layers), layers.vector_words
+    noc_mac_words = onchip.noc_in_mac_words + onchip.noc_out_mac_words
     dram_bytes_total = np.maximum(dram_bytes, layers.compulsory_bytes)
     dram_acc = np.where(dram_bytes >= layers.compulsory_bytes, dram_words, layers.compulsory_words)
-
-    vec_bytes = vector_traffic_bytes(layers)
-    vec_words = layers.vector_words
-    zero = np.zeros_like(compute)
     accesses = {
-        "l1": np.where(mac, l1_acc, zero),
-        "l2": np.where(mac, l2_acc, 2.0 * vec_words + zero),
+        "l1": np.where(mac, onchip.l1, zero),
+        "l2": np.where(mac, onchip.noc + dram_words, 2.0 * vec_words + zero),
         "dram": np.where(mac, dram_acc, vec_words + zero),
     }
-    mac_words = {      # accesses as MAC-precision words: energy = mac_words x energy per access at bits
-        "l1": np.where(mac, l1_mac_words, zero),
-        "l2": np.where(mac, noc_in_mac_words + noc_out_mac_words + dram_mac_words, 2.0 * vec_bytes / b + zero),
+    mac_words = {
+        "l1": np.where(mac, onchip.l1_mac_words, zero),
+        "l2": np.where(mac, noc_mac_words + dram_bytes / b, 2.0 * vec_bytes / b + zero),
         "dram": np.where(mac, dram_bytes_total, vec_bytes + zero) / b,
-        "noc": np.where(mac, noc_in_mac_words + noc_out_mac_words, vec_bytes / b) + zero,
+        "noc": np.where(mac, noc_mac_words, vec_bytes / b) + zero,
     }
     traffic = {
-        "l1": np.where(mac, macs * (b_in + b_w), zero),
-        "l2": np.where(mac, np.maximum(noc_in_mac_words, noc_out_mac_words) * b, vec_bytes + zero),
+        "l1": np.where(mac, macs * (layers.input_bytes_per_elem + layers.weight_bytes_per_elem), zero),
+        "l2": np.where(mac, np.maximum(onchip.noc_in_mac_words, onchip.noc_out_mac_words) * b, vec_bytes + zero),
         "dram": np.where(mac, dram_bytes_total, vec_bytes + zero),
     }
-    levels = (
-        MemoryLevel("l1", configs["l1_bytes"], pes * lanes * (b_in + b_w),         # an input and a weight per lane
-                    tech.sram_pj_per_access(configs["l1_bytes"], layers.bits), pes),
-        MemoryLevel("l2", configs["l2_bytes"], noc_bw, tech.sram_pj_per_access(configs["l2_bytes"], layers.bits)),
+    return accesses, mac_words, traffic
+
+
+def _memory_levels(layers: LayerBatch, configs: ConfigBatch):
+    """L1 (per PE; an input and a weight per MAC lane per cycle), L2 (at NoC
+    bandwidth) and DRAM, with per-access energies at the layer's MAC precision."""
+    tech = configs.technology
+    l1_bw = configs["pes"] * configs["vector_width"] * (layers.input_bytes_per_elem + layers.weight_bytes_per_elem)
+    return (
+        MemoryLevel("l1", configs["l1_bytes"], l1_bw,
+                    tech.sram_pj_per_access(configs["l1_bytes"], layers.bits), configs["pes"]),
+        MemoryLevel("l2", configs["l2_bytes"], configs["noc_bw_bytes_per_cycle"],
+                    tech.sram_pj_per_access(configs["l2_bytes"], layers.bits)),
         MemoryLevel("dram", np.inf, configs["dram_bw_bytes_per_cycle"], tech.dram_pj_per_access(layers.bits)),
     )
 
-    # fill/drain: first weights and inputs cross the NoC; the adder tree drains.
-    cu = np.minimum(configs["cluster_size"], pes)
-    first_load = np.ceil(np.minimum(layers.weight_elems, k_units * c_lanes * taps) * (b_in + b_w) / noc_bw)
-    fill_drain = np.where(mac, first_load + np.ceil(np.log2(cu)) + 1.0, 1.0)
-    latency, bound = bounded_latency(compute, traffic, levels, fill_drain)
 
-    area = _area_mm2(configs)
-    seconds = latency / configs["clock_hz"]
-    energy = {
-        "mac": np.where(mac, macs * tech.mac_pj(layers.bits), zero),
-        "l1": mac_words["l1"] * levels[0].pj_per_access,
-        "l2": mac_words["l2"] * levels[1].pj_per_access,
-        "dram": mac_words["dram"] * levels[2].pj_per_access,
+def _fill_drain(layers: LayerBatch, configs: ConfigBatch, m: Mapping):
+    """Cycles not overlapped with the steady state: the first weights (and as many
+    inputs) cross the NoC before the first MAC, and the adder tree (depth
+    ``log2(cluster)``) drains after the last; 1 cycle for vector layers."""
+    b_in, b_w = layers.input_bytes_per_elem, layers.weight_bytes_per_elem
+    cu = np.minimum(configs["cluster_size"], configs["pes"])
+    first_load = np.ceil(np.minimum(layers.weight_elems, m.k_units * m.c_lanes * m.taps) * (b_in + b_w)
+                         / configs["noc_bw_bytes_per_cycle"])
+    return np.where(layers.is_mac, first_load + np.ceil(np.log2(cu)) + 1.0, 1.0)
+
+
+def _energy(layers: LayerBatch, configs: ConfigBatch, levels, mac_words, area, seconds, zero):
+    """Energy per component, pJ: MACs at ``bits``, each level's and the NoC's
+    MAC-precision words x energy per access, and leakage over the latency."""
+    tech = configs.technology
+    l1, l2, dram = levels
+    return {
+        "mac": np.where(layers.is_mac, layers.macs.astype(float) * tech.mac_pj(layers.bits), zero),
+        "l1": mac_words["l1"] * l1.pj_per_access,
+        "l2": mac_words["l2"] * l2.pj_per_access,
+        "dram": mac_words["dram"] * dram.pj_per_access,
         "noc": mac_words["noc"] * tech.noc_pj_per_access(layers.bits),
         "leakage": tech.leakage_pj(area.reshape(-1, 1), seconds),
     }
-    peak = (pes * lanes).astype(float)
-    work = np.where(mac, macs / peak, layers.vector_ops / pes.astype(float))
-    active = np.minimum(layers.g * layers.k, k_units) * np.minimum(layers.c, c_lanes)
-    extras = {
-        "active_pes": np.where(mac, macs / (window * pixels * k_steps * c_steps), zero),
-        "mapping_efficiency": np.where(mac, macs / np.maximum(mac_compute * peak, 1.0), zero),
+
+
+def _extras(layers: LayerBatch, m: Mapping, peak, zero):
+    """Model-specific columns: average and peak busy PEs, and MAC-slot efficiency
+    of the mapping (MACs / (compute cycles x MAC lanes)); 0 for vector layers."""
+    mac = layers.is_mac
+    macs = layers.macs.astype(float)
+    window = (layers.r * layers.s).astype(float)
+    pixels = layers.n * layers.p * layers.q
+    active = np.minimum(layers.g * layers.k, m.k_units) * np.minimum(layers.c, m.c_lanes)
+    return {
+        "active_pes": np.where(mac, macs / (window * pixels * m.k_steps * m.c_steps), zero),
+        "mapping_efficiency": np.where(mac, macs / np.maximum(m.mac_cycles * peak, 1.0), zero),
         "peak_active_pes": np.where(mac, active, zero).astype(float),
     }
+
+
+def cost(layers: LayerBatch, configs: ConfigBatch) -> CostArrays:
+    """Costs of ``layers`` (1, L) on the ``dla`` configs (C, 1); see the module docstring."""
+    mac, pes = layers.is_mac, configs["pes"]
+    m = _mapping(layers, configs)
+    compute = np.where(mac, m.mac_cycles, vector_compute_cycles(layers, pes))
+    zero = np.zeros_like(compute)
+    dram_bytes, dram_words, weight_passes = _l2_dram(layers, configs)
+    onchip = _onchip_traffic(layers, m, weight_passes)
+    accesses, mac_words, traffic = _per_level(layers, onchip, dram_bytes, dram_words, zero)
+    levels = _memory_levels(layers, configs)
+    latency, bound = bounded_latency(compute, traffic, levels, _fill_drain(layers, configs, m))
+    area = _area_mm2(configs)
+    energy = _energy(layers, configs, levels, mac_words, area, latency / configs["clock_hz"], zero)
+    peak = (pes * configs["vector_width"]).astype(float)
+    work = np.where(mac, layers.macs.astype(float) / peak, layers.vector_ops / pes.astype(float))
     return CostArrays(
         levels=levels, compute_cycles=compute, latency_cycles=latency, utilization=work / latency,
         accesses=accesses, traffic_bytes=traffic, energy_pj=energy, bound=bound, area_mm2=area,
         peak_macs_per_cycle=peak.reshape(-1), clock_hz=np.asarray(configs["clock_hz"], dtype=float).reshape(-1),
-        extras=extras)
+        extras=_extras(layers, m, peak, zero))
