@@ -262,8 +262,8 @@ def _l2_dram(layers: LayerBatch, configs: ConfigBatch):
     if bad.any():
         cfg, col = np.argwhere(bad)[0]
         raise MappingError(f"model 'weight_stationary': layer '{layers.names[col]}': field 'l2_bytes' = {l2[cfg]}: "
-                           "no L2 tile fits (one filter slice of c/64 channels, one output row and its input rows "
-                           "must fit in half of L2)")
+                           f"no L2 tile fits (one filter slice of c/{_CHANNEL_SPLITS[-1]} channels, one output row "
+                           "and its input rows must fit in half of L2)")
     ok = np.isfinite(dram)
     return np.where(ok, dram, 0.0), np.where(ok, words, 0.0), np.where(ok, passes, 1)
 
@@ -411,12 +411,14 @@ def _memory_levels(layers: LayerBatch, configs: ConfigBatch):
 def _fill_drain(layers: LayerBatch, configs: ConfigBatch, m: Mapping):
     """Cycles not overlapped with the steady state: the first weights (and as many
     inputs) cross the NoC before the first MAC, and the adder tree (depth
-    ``log2(cluster)``) drains after the last; 1 cycle for vector layers."""
+    ``log2(cluster)``) drains after the last; depthwise layers (one channel per group,
+    nothing to reduce) bypass the tree. 1 cycle for vector layers."""
     b_in, b_w = layers.input_bytes_per_elem, layers.weight_bytes_per_elem
     cu = np.minimum(configs["cluster_size"], configs["pes"])
+    tree_depth = np.where(layers.c > 1, np.ceil(np.log2(cu)), 0.0)
     first_load = np.ceil(np.minimum(layers.weight_elems, m.k_units * m.c_lanes * m.taps) * (b_in + b_w)
                          / configs["noc_bw_bytes_per_cycle"])
-    return np.where(layers.is_mac, first_load + np.ceil(np.log2(cu)) + 1.0, 1.0)
+    return np.where(layers.is_mac, first_load + tree_depth + 1.0, 1.0)
 
 
 def _energy(layers: LayerBatch, configs: ConfigBatch, levels, mac_words, area, seconds, zero):
