@@ -9,6 +9,15 @@ including rules that no buildable machine follows (its 3x3 steps are charged no
 compute, so they exceed 256 PEs x 9 MAC lanes). Use it to compare with
 MAESTRO-based work (NASAIC used MAESTRO), not to predict hardware.
 
+It is not monotone in ``pes``: MAESTRO uses every cluster, and more clusters
+load more input rows per step; a PE count that adds clusters without removing a
+fold of the output rows adds ingress, and once a step's ingress passes one NoC
+cycle the step is ingress-bound (e.g. a 16-bit 5x5 layer, 27 rows: 11 -> 12
+clusters doubles the runtime). Only the first step's ingress is checked against
+MAESTRO's CSV (its "Ingress Delay (Max)"); later steps' ingress (the tile with
+the clusters' shared rows counted once) is 1 cycle throughout ResNet-50, so its
+form is a modelling choice. The pipelined default is monotone.
+
 MAESTRO counts NoC traffic in elements of one precision. hwsim passes the NoC
 bandwidth in MAC-precision words per cycle (``noc_elems``) and counts each
 tensor's elements as MAC-precision words (``LayerBatch.mac_words``), which is
@@ -86,40 +95,23 @@ def maestro_rs_runtime(layers: LayerBatch, pes, lanes, noc_elems):
     """MAESTRO 2020's runtime of a layer under its RS mapping ``Resnet50_rs.m``.
 
     MAESTRO runtime = sum over the temporal steps of the outer cluster level of
-    the step delay (``AnalyzeClusterLevel_V2``): ``max(inner cluster runtime,
-    ingress, egress)`` per step (double buffering), except the first
-    ("all init") step, which pays ``inner + ingress`` with the ingress not
-    overlapped.
+    the step delay (``AnalyzeClusterLevel_V2``): ``max(inner, ingress, egress)``
+    per step (double buffering, ``_step_delay``; inner = the cluster's runtime,
+    ``maestro_cluster_runtime``), except the first ("all init") step, which pays
+    ``inner + ingress`` with the ingress not overlapped (``_first_step``).
 
-    * **Steps.** ``ceil(K/2)`` filter tiles x ``ceil(C/4)`` channel tiles (both
-      with their smaller edge tile; a depthwise layer's channels play C, as in
-      MAESTRO's DSCONV) x N x Q output columns (``TemporalMap(Sz(S),1) X`` with
-      the layer's stride; windows that fall off the edge have no outputs and are
-      skipped) x ``ceil(P / clusters)`` folds of the output rows spread over the
-      ``pes // m`` clusters (``SpatialMap(Sz(R),1) Y``).
-    * **Inner runtime**: ``maestro_cluster_runtime``.
-    * **Ingress** (elements over a NoC of ``noc_elems`` per cycle): the first step
-      loads the weight tile once and every active cluster's input window, with no
-      reuse (``k_t*c_t*R*S + clusters*c_t*R*S``; 2016 elements for 3x3 on 54
-      clusters -> 2 cycles, 12,789 for CONV1 -> 13); later steps load the tile
-      with the rows the clusters share counted once. Egress: one output per
-      cluster and filter. With a 1024-element NoC both are 1 cycle for
-      ResNet-50 -- so a step whose inner runtime is 0 (3x3, FC) costs 1 cycle.
+    **Steps.** ``ceil(K/2)`` filter tiles x ``ceil(C/4)`` channel tiles (both
+    with their smaller edge tile; a depthwise layer's channels play C, as in
+    MAESTRO's DSCONV) x N x Q output columns (``TemporalMap(Sz(S),1) X`` with
+    the layer's stride; windows that fall off the edge have no outputs and are
+    skipped) x ``ceil(P / clusters)`` folds of the output rows spread over the
+    ``pes // m`` clusters (``SpatialMap(Sz(R),1) Y``).
 
     E.g. CONV2_1_2 (3x3, K = C = 64, 56 -> 54): 32 x 16 x 54 x 1 steps of
     1 cycle + 1 (first-step ingress 2) = 27,649 cycles for 107.5 M MACs, i.e.
     3,888 MACs/cycle on 256 PEs: more than 256 PEs x 9 lanes. This reproduces
-    MAESTRO's accounting of the mapping, *not a buildable machine*.
-
-    Not monotone in ``pes``: MAESTRO uses every cluster, and more clusters load
-    more input rows per step; a PE count that adds clusters without removing a
-    fold of the output rows adds ingress, and once a step's ingress passes one
-    NoC cycle the step is ingress-bound (e.g. a 16-bit 5x5 layer, 27 rows: 11 ->
-    12 clusters doubles the runtime). Only the first step's ingress is checked
-    against MAESTRO's CSV (its "Ingress Delay (Max)"); later steps' ingress
-    (the tile with the clusters' shared rows counted once) is 1 cycle throughout
-    ResNet-50, so its form is a modelling choice. The pipelined default is
-    monotone.
+    MAESTRO's accounting of the mapping, *not a buildable machine*; nor is it
+    monotone in ``pes`` (see the module docstring).
 
     Returns (C, L) arrays: ``runtime``, ``steps``, ``compute_delay`` (the inner
     runtime of a full tile as MAESTRO reports it, at least 1) and
@@ -129,34 +121,55 @@ def maestro_rs_runtime(layers: LayerBatch, pes, lanes, noc_elems):
     clusters = pes // cluster
     depthwise = layers.c == 1
     channels = np.where(depthwise, layers.g, layers.c)          # MAESTRO's C
-    group_loop = np.where(depthwise, 1, layers.g)
-    k, r, s = layers.k, layers.r, layers.s
     folds = ceil_div(layers.p, clusters)
-    positions = layers.n * layers.q * folds * group_loop
+    positions = layers.n * layers.q * folds * np.where(depthwise, 1, layers.g)
     active = np.minimum(layers.p, clusters)
-    rows_spanned = (active - 1) * layers.stride_h + r            # input rows the clusters share
-
-    def step_delay(k_t, c_t):
-        inner = maestro_cluster_runtime(layers, k_t, c_t, cluster, lanes, noc_elems)
-        ingress = np.ceil(layers.mac_words(inputs=c_t * rows_spanned * s, weights=k_t * c_t * r * s) / noc_elems)
-        egress = np.ceil(layers.mac_words(outputs=active * k_t) / noc_elems)
-        return inner, np.maximum(inner, np.maximum(ingress, egress))
-
-    k_tiles = ((np.minimum(MAESTRO_RS_K_TILE, k), k // MAESTRO_RS_K_TILE),
-               (k % MAESTRO_RS_K_TILE, (k % MAESTRO_RS_K_TILE > 0).astype(np.int64)))
-    c_tiles = ((np.minimum(MAESTRO_RS_C_TILE, channels), channels // MAESTRO_RS_C_TILE),
-               (channels % MAESTRO_RS_C_TILE, (channels % MAESTRO_RS_C_TILE > 0).astype(np.int64)))
+    k_tiles = _tiles(layers.k, MAESTRO_RS_K_TILE)
+    c_tiles = _tiles(channels, MAESTRO_RS_C_TILE)
     runtime = 0.0
     steps = 0
     for k_t, n_k in k_tiles:
         for c_t, n_c in c_tiles:
             count = n_k * n_c * positions
-            runtime = runtime + count * step_delay(k_t, c_t)[1]
+            runtime = runtime + count * _step_delay(layers, k_t, c_t, cluster, active, lanes, noc_elems)[1]
             steps = steps + count
-    # The first step (first, full-size tile): inner + unoverlapped ingress, no reuse.
-    k0, c0 = k_tiles[0][0], c_tiles[0][0]
-    inner0, steady0 = step_delay(k0, c0)
-    first_ingress = np.ceil(layers.mac_words(inputs=active * c0 * r * s, weights=k0 * c0 * r * s) / noc_elems)
+    inner0, steady0, first_ingress = _first_step(layers, k_tiles[0][0], c_tiles[0][0], cluster, active,
+                                                 lanes, noc_elems)
     runtime = runtime + inner0 + first_ingress - steady0
     return {"runtime": runtime, "steps": steps, "compute_delay": np.maximum(inner0, 1.0),
             "active_clusters": layers.p / folds}
+
+
+def _tiles(extent, tile):
+    """A ``TemporalMap(tile, tile)`` over ``extent``: ((size, count) of the full
+    tiles, (size, count) of the smaller edge tile, count 0 when there is none)."""
+    return ((np.minimum(tile, extent), extent // tile),
+            (extent % tile, (extent % tile > 0).astype(np.int64)))
+
+
+def _step_delay(layers: LayerBatch, k_t, c_t, cluster, active, lanes, noc_elems):
+    """(inner runtime, delay) of a steady step on a ``k_t x c_t`` tile: the delay is
+    ``max(inner, ingress, egress)`` over a NoC of ``noc_elems`` per cycle.
+    Ingress loads the weight tile and the input rows the ``active`` clusters
+    span, shared rows counted once; egress is one output per cluster and filter.
+    With a 1024-element NoC both are 1 cycle for ResNet-50 -- so a step whose
+    inner runtime is 0 (3x3, FC) costs 1 cycle. Only the first step's ingress is
+    checked against MAESTRO's CSV, so this steady form is a modelling choice."""
+    r, s = layers.r, layers.s
+    rows_spanned = (active - 1) * layers.stride_h + r            # input rows the clusters share
+    inner = maestro_cluster_runtime(layers, k_t, c_t, cluster, lanes, noc_elems)
+    ingress = np.ceil(layers.mac_words(inputs=c_t * rows_spanned * s, weights=k_t * c_t * r * s) / noc_elems)
+    egress = np.ceil(layers.mac_words(outputs=active * k_t) / noc_elems)
+    return inner, np.maximum(inner, np.maximum(ingress, egress))
+
+
+def _first_step(layers: LayerBatch, k_t, c_t, cluster, active, lanes, noc_elems):
+    """The first step (first, full-size tile) pays inner + its ingress with no
+    overlap and no reuse: the weight tile once plus every active cluster's input
+    window (``k_t*c_t*R*S + clusters*c_t*R*S``; 2016 elements for 3x3 on 54
+    clusters -> 2 cycles, 12,789 for CONV1 -> 13), instead of the steady delay.
+    Returns (inner, steady delay, first ingress)."""
+    r, s = layers.r, layers.s
+    inner, steady = _step_delay(layers, k_t, c_t, cluster, active, lanes, noc_elems)
+    ingress = np.ceil(layers.mac_words(inputs=active * c_t * r * s, weights=k_t * c_t * r * s) / noc_elems)
+    return inner, steady, ingress

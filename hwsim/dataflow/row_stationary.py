@@ -63,6 +63,8 @@ machine. ``pipelined`` (the default) is the Eyeriss model above.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..errors import MappingError
@@ -73,12 +75,13 @@ from ..units import um2_to_mm2
 from .base import ConfigBatch, CostArrays, LayerBatch, bounded_latency
 from .common import vector_compute_cycles, vector_traffic_bytes
 from .maestro_rs import maestro_cluster_pes, maestro_rs_runtime
-from .rs_mapping import array_shape, best_split, pe_block, spad_words, STACKS
+from .rs_mapping import fastest_mapping, spad_words
 
 PARAMETERS = {
     "pes": Param(int, "number of processing elements (one MAC each)"),
-    "pe_rows": Param(int, "PE array rows; columns = pes // pe_rows. 0: per layer, columns of R PEs "
-                          "(rows = min(R, pes)), as MAESTRO's Cluster(Sz(R))", minimum=0, inclusive=True),
+    "pe_rows": Param(int, "PE array rows; columns = pes // pe_rows. 0: per layer, the fastest of "
+                          "rows = min(m*R, pes) for m in 1, 2, 4, 8 (MAESTRO's Cluster(Sz(R)) generalised)",
+                     minimum=0, inclusive=True),
     "word_bits": Param(int, "PE datapath and scratchpad word width, bits (area; spad words)"),
     "l1_bytes": Param(int, "scratchpad bytes per PE (filter + ifmap + psum); split 224:12:24 "
                            "(Eyeriss) when the *_spad_words below are 0"),
@@ -106,122 +109,143 @@ _L1_BYTES_PER_PE_CYCLE = 16.0
 # -- the model ---------------------------------------------------------------------
 
 def cost(layers: LayerBatch, configs: ConfigBatch) -> CostArrays:
+    """Map each layer (``rs_mapping``), time it, count the words it moves at each
+    level, then charge latency, energy and area. Vector layers go through the MAC
+    formulas with harmless shapes and are replaced by their vector costs (np.where)."""
     tech = configs.technology
     pes = configs["pes"].astype(np.int64)
     pe_rows = configs["pe_rows"].astype(np.int64)
-    bits = layers.bits.astype(float)
-    bpw = bits / 8.0                                                   # bytes per MAC-precision word (1, L)
-    words = layers.mac_words                  # input/weight/output words -> MAC-precision words
     noc_bw = configs["noc_bw_bytes_per_cycle"].astype(float)
-    dram_bw = configs["dram_bw_bytes_per_cycle"].astype(float)
-    _check_configs(configs, pes, pe_rows, layers)
-
-    mac = layers.is_mac
-    # Vector layers go through the MAC formulas with harmless shapes, then np.where.
-    r = layers.r
-    filter_w, ifmap_w, psum_w = spad_words(configs, layers)
-    _check_spads(filter_w, ifmap_w, psum_w, configs, layers)
-    s, n_s, q, p = pe_block(layers, filter_w, ifmap_w, psum_w)
-
-    # One mapping policy: the fastest of a handful of array shapes (pe_rows = 0)
-    # and, within each, of the splits of the replicated sets.
-    best = None
-    for stack in STACKS:
-        rows, cols = array_shape(pes, pe_rows, r, stack)
-        cand = best_split(layers, configs, rows, cols, s, n_s, q, p, noc_bw)
-        if best is None:
-            best = cand
-        else:
-            better = cand["compute"] < best["compute"]
-            best = {key: np.where(better, cand[key], best[key]) for key in best}
-    compute, n_k, n_c = best["compute"], best["n_k"], best["n_c"]
-    w_reload, i_reload, spill = best["w_reload"], best["i_reload"], best["spill"].astype(bool)
-    rows, cols, active = best["rows"], best["cols"], best["active"]
+    _check_configs(pes, pe_rows, layers)
+    spads = spad_words(configs, layers)
+    _check_spads(*spads, configs, layers)
+    mapping = fastest_mapping(layers, configs, pes, pe_rows, spads, noc_bw)
     maestro = configs["step_timing"] == "maestro2020"
     lanes = configs["maestro_vector_width"].astype(np.int64) if maestro else np.ones_like(pes)
-    if maestro:
-        _check_maestro_clusters(pes, layers)
-        timing = maestro_rs_runtime(layers, pes, lanes, noc_bw / bpw)   # NoC in MAC-precision words/cycle
-        compute = timing["runtime"].astype(float)
+    timing = _maestro_timing(layers, pes, lanes, noc_bw) if maestro else None
+    mac_compute = mapping.compute if timing is None else timing["runtime"].astype(float)
+    compute = np.where(layers.is_mac, mac_compute, vector_compute_cycles(layers, pes))
 
-    # -- data movement (words) --------------------------------------------------
-    macs = layers.macs.astype(float)
-    wts = layers.weight_elems.astype(float)
-    ins = layers.input_elems.astype(float)
-    outs = layers.output_elems.astype(float)
-    psum_passes = n_c * n_s                                        # psum tiles per output
-    dram_in, dram_w = ins * i_reload, wts * w_reload
-    dram_out = outs + np.where(spill, 2.0 * outs * (psum_passes - 1), 0.0)
-    dram_words = dram_w + dram_in + dram_out
-    glb_ifmap = ins * n_k                                          # each filter block re-reads the ifmap
-    glb_psum = outs * (2.0 * psum_passes - 1.0)
-    glb_filter = wts * w_reload
-    glb_array_words = glb_ifmap + glb_psum + glb_filter            # crosses the NoC
-    glb_accesses = glb_array_words + ins * i_reload + glb_filter   # + fills from DRAM
-    psum_hops = outs * n_c * n_s * np.maximum(r - 1, 0)            # PE-to-PE psum moves
-    # Scratchpads: per MAC one filter read, one ifmap read, psum read + write;
-    # plus the fills of each spad (words arriving over the NoC).
-    spad_f = macs + glb_filter
-    spad_i = macs + glb_ifmap
-    spad_p = 2.0 * macs + glb_psum + psum_hops
-    # The same counts as MAC-precision words (bytes and energy at each tensor's width).
-    glb_array_mac_words = words(glb_ifmap, glb_filter, glb_psum)
-    glb_mac_words = glb_array_mac_words + words(inputs=ins * i_reload, weights=glb_filter)
-
-    # -- vector layers --------------------------------------------------------------
-    vec_cycles = vector_compute_cycles(layers, pes)
-    vec_bytes = vector_traffic_bytes(layers)
-    compute = np.where(mac, compute, vec_cycles)
-    l1_acc = np.where(mac, spad_f + spad_i + spad_p, 0.0)
-    l2_acc = np.where(mac, glb_accesses, layers.vector_words)
-    dram_acc = np.where(mac, dram_words, layers.vector_words)
-    mac_words = {
-        "l1": np.where(mac, words(spad_i, spad_f, spad_p), 0.0),
-        "l2": np.where(mac, glb_mac_words, vec_bytes / bpw),
-        "dram": np.where(mac, words(dram_in, dram_w, dram_out), vec_bytes / bpw),
-        "noc": np.where(mac, glb_array_mac_words + words(outputs=psum_hops), 0.0),
-    }
-    traffic = {"l1": mac_words["l1"] * bpw, "l2": np.where(mac, glb_array_mac_words * bpw, vec_bytes),
-               "dram": mac_words["dram"] * bpw}
-
-    levels = _levels(configs, tech, pes, lanes, noc_bw, dram_bw)
+    counts = _word_counts(layers, mapping)
+    accesses, mac_words, traffic = _level_counts(layers, counts)
+    levels = _levels(configs, tech, pes, lanes, noc_bw, configs["dram_bw_bytes_per_cycle"].astype(float))
     # MAESTRO's runtime already charges the first step's unoverlapped ingress.
-    fill_drain = np.where(mac & (not maestro), (rows + cols).astype(float), 0.0)
+    fill_drain = np.where(layers.is_mac & (not maestro), (mapping.rows + mapping.cols).astype(float), 0.0)
     latency, bound = bounded_latency(compute, traffic, levels, fill_drain)
     latency = np.broadcast_to(latency, compute.shape)
-    work = np.where(mac, macs, layers.vector_ops.astype(float))
-    # maestro2020: MAESTRO's 3x3 steps exceed pes x lanes MACs/cycle; clipped to 1.
-    utilization = np.clip(work / (pes * lanes * latency), 1e-12, 1.0)
-
     clock = configs["clock_hz"].astype(float)
-    seconds = latency / clock
     area = _area_mm2(configs, tech, pes)
-    energy = {
-        "mac": np.where(mac, macs * tech.mac_pj(bits), layers.vector_ops * tech.mac_pj(bits) / 2.0),
-        "l1": np.where(mac, spad_f * _spad_pj(tech, filter_w, layers.weight_bits)
-                       + spad_i * _spad_pj(tech, ifmap_w, layers.input_bits)
-                       + spad_p * _spad_pj(tech, psum_w, layers.output_bits), 0.0),
-        "l2": mac_words["l2"] * tech.sram_pj_per_access(configs["l2_bytes"], bits),
-        "noc": mac_words["noc"] * tech.noc_pj_per_access(bits),
-        "dram": mac_words["dram"] * tech.dram_pj_per_access(bits),
-        "leakage": tech.leakage_pj(area[:, None], seconds),
-    }
+    energy = _energy(layers, configs, tech, counts, spads, mac_words, area, latency / clock)
     shape = compute.shape
     return CostArrays(
         levels=levels,
         compute_cycles=compute,
         latency_cycles=latency,
-        utilization=utilization,
-        accesses={"l1": np.broadcast_to(l1_acc, shape), "l2": np.broadcast_to(l2_acc, shape),
-                  "dram": np.broadcast_to(dram_acc, shape)},
+        utilization=_utilization(layers, pes * lanes, latency),
+        accesses={name: np.broadcast_to(v, shape) for name, v in accesses.items()},
         traffic_bytes={name: np.broadcast_to(v, shape) for name, v in traffic.items()},
         energy_pj={name: np.broadcast_to(v, shape) for name, v in energy.items()},
         bound=bound,
         area_mm2=area,
         peak_macs_per_cycle=(pes * lanes)[:, 0].astype(float),
         clock_hz=clock[:, 0],
-        extras=_extras(mac, macs, pes * lanes, compute, active, rows, cols, timing if maestro else None, shape),
+        extras=_extras(layers.is_mac, layers.macs.astype(float), pes * lanes, compute, mapping, timing, shape),
     )
+
+
+def _maestro_timing(layers, pes, lanes, noc_bw):
+    """``step_timing: maestro2020``: MAESTRO 2020's runtime of its RS mapping
+    replaces the pipelined compute time (``maestro_rs.maestro_rs_runtime``);
+    MAESTRO counts its NoC in elements, here MAC-precision words per cycle."""
+    _check_maestro_clusters(pes, layers)
+    return maestro_rs_runtime(layers, pes, lanes, noc_bw / (layers.bits.astype(float) / 8.0))
+
+
+@dataclass(frozen=True)
+class _WordCounts:
+    """Words (of each tensor's own width) the mapping touches, (C, L), MAC layers."""
+    dram_in: np.ndarray     # ifmap words read from DRAM (once, or once per filter block)
+    dram_w: np.ndarray      # filter words read from DRAM (once per reload); also the GLB's filter fills
+    dram_out: np.ndarray    # outputs written, plus spilled psums written and read back
+    glb_ifmap: np.ndarray   # GLB -> array ifmap words: every filter block re-reads the ifmap
+    glb_filter: np.ndarray  # GLB -> array filter words (once per reload)
+    glb_psum: np.ndarray    # GLB <-> array psum words: each psum tile written, all but the first read back
+    psum_hops: np.ndarray   # PE-to-PE psum moves up the columns (R - 1 per psum tile)
+    spad_f: np.ndarray      # filter spad accesses
+    spad_i: np.ndarray      # ifmap spad accesses
+    spad_p: np.ndarray      # psum spad accesses
+
+
+def _word_counts(layers: LayerBatch, m) -> _WordCounts:
+    """Data movement of the mapping ``m``. An output is built in ``n_c x n_s``
+    psum tiles (channel blocks x filter-row segments), each accumulated up R PEs;
+    tiles that fit no GLB strip spill to DRAM. Scratchpads: per MAC one filter
+    read, one ifmap read and a psum read + write, plus each spad's fills (the
+    words arriving over the NoC) and the psums arriving from the PE below."""
+    macs = layers.macs.astype(float)
+    wts = layers.weight_elems.astype(float)
+    ins = layers.input_elems.astype(float)
+    outs = layers.output_elems.astype(float)
+    psum_passes = m.n_c * m.n_s                                    # psum tiles per output
+    glb_ifmap = ins * m.n_k
+    glb_filter = wts * m.w_reload
+    glb_psum = outs * (2.0 * psum_passes - 1.0)
+    psum_hops = outs * m.n_c * m.n_s * np.maximum(layers.r - 1, 0)
+    return _WordCounts(
+        dram_in=ins * m.i_reload, dram_w=wts * m.w_reload,
+        dram_out=outs + np.where(m.spill, 2.0 * outs * (psum_passes - 1), 0.0),
+        glb_ifmap=glb_ifmap, glb_filter=glb_filter, glb_psum=glb_psum, psum_hops=psum_hops,
+        spad_f=macs + glb_filter, spad_i=macs + glb_ifmap, spad_p=2.0 * macs + glb_psum + psum_hops)
+
+
+def _level_counts(layers: LayerBatch, w: _WordCounts):
+    """Per level: ``accesses`` (words read + written), the same counts as
+    MAC-precision words (``mac_words``, for energy at each tensor's width; plus
+    the NoC) and ``traffic`` bytes across each level's bandwidth. The GLB is
+    accessed by the array (GLB <-> PE words, which cross the NoC) and by its
+    fills from DRAM; vector layers read and write their operands once."""
+    mac, words, bpw = layers.is_mac, layers.mac_words, layers.bits.astype(float) / 8.0
+    vec_bytes = vector_traffic_bytes(layers)
+    glb_array = w.glb_ifmap + w.glb_psum + w.glb_filter
+    glb_array_mac_words = words(w.glb_ifmap, w.glb_filter, w.glb_psum)
+    accesses = {"l1": np.where(mac, w.spad_f + w.spad_i + w.spad_p, 0.0),
+                "l2": np.where(mac, glb_array + w.dram_in + w.dram_w, layers.vector_words),
+                "dram": np.where(mac, w.dram_w + w.dram_in + w.dram_out, layers.vector_words)}
+    mac_words = {
+        "l1": np.where(mac, words(w.spad_i, w.spad_f, w.spad_p), 0.0),
+        "l2": np.where(mac, glb_array_mac_words + words(inputs=w.dram_in, weights=w.dram_w), vec_bytes / bpw),
+        "dram": np.where(mac, words(w.dram_in, w.dram_w, w.dram_out), vec_bytes / bpw),
+        "noc": np.where(mac, glb_array_mac_words + words(outputs=w.psum_hops), 0.0),
+    }
+    traffic = {"l1": mac_words["l1"] * bpw, "l2": np.where(mac, glb_array_mac_words * bpw, vec_bytes),
+               "dram": mac_words["dram"] * bpw}
+    return accesses, mac_words, traffic
+
+
+def _energy(layers: LayerBatch, configs, tech, w: _WordCounts, spads, mac_words, area, seconds):
+    """Energy per component: MACs (vector ops at half a MAC), each scratchpad at
+    its own capacity and tensor width, GLB, NoC and DRAM words at MAC precision,
+    and leakage over the layer's time."""
+    mac, bits = layers.is_mac, layers.bits.astype(float)
+    macs = layers.macs.astype(float)
+    filter_w, ifmap_w, psum_w = spads
+    return {
+        "mac": np.where(mac, macs * tech.mac_pj(bits), layers.vector_ops * tech.mac_pj(bits) / 2.0),
+        "l1": np.where(mac, w.spad_f * _spad_pj(tech, filter_w, layers.weight_bits)
+                       + w.spad_i * _spad_pj(tech, ifmap_w, layers.input_bits)
+                       + w.spad_p * _spad_pj(tech, psum_w, layers.output_bits), 0.0),
+        "l2": mac_words["l2"] * tech.sram_pj_per_access(configs["l2_bytes"], bits),
+        "noc": mac_words["noc"] * tech.noc_pj_per_access(bits),
+        "dram": mac_words["dram"] * tech.dram_pj_per_access(bits),
+        "leakage": tech.leakage_pj(area[:, None], seconds),
+    }
+
+
+def _utilization(layers: LayerBatch, peak, latency):
+    """Useful work (MACs, or vector ops) per peak MAC slot over the latency.
+    maestro2020: MAESTRO's 3x3 steps exceed pes x lanes MACs/cycle; clipped to 1."""
+    work = np.where(layers.is_mac, layers.macs.astype(float), layers.vector_ops.astype(float))
+    return np.clip(work / (peak * latency), 1e-12, 1.0)
 
 
 # -- helpers -------------------------------------------------------------------------
@@ -232,17 +256,17 @@ def _spad_pj(tech, spad_words, word_bits):
     return tech.sram_pj_per_access(spad_words * (word_bits / 8.0), word_bits)
 
 
-def _extras(mac, macs, peak, compute, active, rows, cols, timing, shape):
+def _extras(mac, macs, peak, compute, mapping, timing, shape):
     """Model-specific (C, L) columns. With MAESTRO timing, ``active_pes`` is
     MAESTRO's "Avg number of utilized PEs" (active clusters per fold) and
     ``maestro_steps`` / ``maestro_compute_delay`` are its temporal steps and its
     per-step "Compute Delay"; the array shape is still the pipelined mapping's."""
     def col(values):
         return np.broadcast_to(np.where(mac, values, 0.0), shape).astype(float)
-    extras = {"active_pes": col(active if timing is None else timing["active_clusters"]),
+    extras = {"active_pes": col(mapping.active if timing is None else timing["active_clusters"]),
               "mapping_efficiency": col(macs / (peak * compute)),
-              "array_rows": np.broadcast_to(rows, shape).astype(float),
-              "array_cols": np.broadcast_to(cols, shape).astype(float)}
+              "array_rows": np.broadcast_to(mapping.rows, shape).astype(float),
+              "array_cols": np.broadcast_to(mapping.cols, shape).astype(float)}
     if timing is not None:
         extras["maestro_steps"] = col(timing["steps"])
         extras["maestro_compute_delay"] = col(timing["compute_delay"])
@@ -259,7 +283,7 @@ def _check_maestro_clusters(pes, layers):
                            f"Cluster({int(cluster[i, j])},P) (Resnet50_rs.m); valid: pes >= {int(cluster[i, j])}")
 
 
-def _check_configs(configs, pes, pe_rows, layers):
+def _check_configs(pes, pe_rows, layers):
     bad = (pe_rows > 0) & (pes < pe_rows)
     if bad.any():
         i = int(np.flatnonzero(bad[:, 0])[0])

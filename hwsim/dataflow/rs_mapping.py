@@ -10,6 +10,8 @@ Folding and replication follow stanford-mast/nn_dataflow's Eyeriss mapper
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
+
 import numpy as np
 
 from ..units import ceil_div
@@ -90,48 +92,57 @@ def loop_time(extent, per_pe, sets):
     return (n - 1) * per_pe + ceil_div(rest, sets), n
 
 
-def best_split(layers: LayerBatch, configs: ConfigBatch, rows, cols, s, n_s, q, p, noc_bw):
-    """Cycles of the layer on a ``rows x cols`` array with the fastest split of
-    the replicated sets into t (filters) x r (channels) x gamma (groups), and
-    the loop counts and GLB reload factors of that mapping ((C, L) arrays)."""
-    n, g, k, c = layers.n, layers.g, layers.k, layers.c
-    r, e, f = layers.r, layers.p, layers.q
-    fold_h, fold_w, sets, active = fold_and_replicate(r, e, rows, cols)
-    x = (Ellipsis, None, None)                                       # trailing candidate axes
-    t_c = _FILTER_SETS.reshape(1, 1, -1, 1)                           # sets on different filters
-    to_groups = np.array([False, True]).reshape(1, 1, 1, -1)         # where the other sets go
-    sets4 = sets[x]
-    valid = t_c <= sets4
-    rest = np.maximum(sets4 // t_c, 1)
-    r_c = np.where(to_groups, 1, rest)                                # sets on different channels
-    gam = np.where(to_groups, rest, 1)                                # sets on different groups
-    kt, n_k = loop_time(k[x], p[x], t_c)
-    ct, n_c = loop_time(c[x], q[x], r_c)
-    gt = ceil_div(g[x], gam)
-    outer = (n * n_s * fold_h * fold_w)[x] * gt
-    mac_cycles = outer * kt * ct * (s * f)[x]
-    psum_cycles = outer * kt * n_c * f[x]                            # vertical psum adds
+# The split candidates live on two trailing axes of every (C, L) array: the number
+# t of sets on different filters, and where the other sets go (channels or groups).
+_CAND = (Ellipsis, None, None)
 
-    # GLB tiling (half the GLB for psums): filters stay in the spads while the
-    # psums they feed fit -- for the whole batch, else per image, else per E strip
-    # (filters refilled per image / per strip); beyond that psums spill to DRAM.
-    # The fit is checked per group (an optimistic simplification for gamma > 1
-    # that keeps the mapping monotone in the number of sets). Each half holds
-    # words of its tensor's width (psums: output width; ifmap: input width).
-    psum_half = (configs["l2_bytes"] / layers.output_bytes_per_elem)[x] / 2.0
-    ifmap_half = (configs["l2_bytes"] / layers.input_bytes_per_elem)[x] / 2.0
-    in_flight = np.minimum(p[x] * t_c, k[x])
-    strip_tile = (ceil_div(e, fold_w) * f)[x] * in_flight
-    image_tile = (e * f)[x] * in_flight
-    w_reload = np.where(n[x] * image_tile <= psum_half, 1,
-                        np.where(image_tile <= psum_half, n[x], n[x] * fold_w[x]))
-    spill = strip_tile > psum_half
-    ifmap_all = (n * g * c * layers.h * layers.w)[x]
-    i_reload = np.where(ifmap_all <= ifmap_half, 1, n_k)            # else streamed per filter block
-    # Every filter word is filled once per reload, multicast along its PE row.
-    filter_bytes = (layers.weight_elems * layers.weight_bytes_per_elem)[x]
-    fill_cycles = filter_bytes * w_reload / (noc_bw[x] * FILTER_BUS_SHARE)
-    cycles = np.where(valid, mac_cycles + psum_cycles + fill_cycles, np.inf)
+
+@dataclass(frozen=True)
+class Mapping:
+    """The chosen row-stationary mapping of each layer on each config, (C, L) arrays."""
+    compute: np.ndarray     # PE-array cycles: MACs + vertical psum adds + filter fills
+    n_k: np.ndarray         # filter blocks: passes over the K filters (each re-reads the ifmap)
+    n_c: np.ndarray         # channel blocks: psum tiles per output and filter-row segment
+    n_s: np.ndarray         # filter-row segments (S cut to fit the ifmap spad)
+    w_reload: np.ndarray    # times each filter word is brought on chip and into the spads
+    i_reload: np.ndarray    # times each ifmap word is streamed from DRAM
+    spill: np.ndarray       # bool: psums that fit no strip go to DRAM and back
+    rows: np.ndarray        # physical array rows the layer sees
+    cols: np.ndarray        # physical array columns
+    active: np.ndarray      # PEs holding a (folded, replicated) logical PE set
+
+
+def fastest_mapping(layers: LayerBatch, configs: ConfigBatch, pes, pe_rows, spads, noc_bw) -> Mapping:
+    """The one mapping policy: the fastest of the array shapes (``STACKS`` when
+    ``pe_rows == 0``, else the fixed shape) and, on each, of the splits of the
+    replicated sets (``best_split``). ``spads`` = (filter, ifmap, psum) words."""
+    s, n_s, q, p = pe_block(layers, *spads)
+    best = None
+    for stack in STACKS:
+        rows, cols = array_shape(pes, pe_rows, layers.r, stack)
+        cand = best_split(layers, configs, rows, cols, s, n_s, q, p, noc_bw)
+        if best is None:
+            best = cand
+        else:
+            better = cand.compute < best.compute
+            best = Mapping(**{f.name: np.where(better, getattr(cand, f.name), getattr(best, f.name))
+                              for f in fields(Mapping)})
+    return best
+
+
+def best_split(layers: LayerBatch, configs: ConfigBatch, rows, cols, s, n_s, q, p, noc_bw) -> Mapping:
+    """The layer on a ``rows x cols`` array with the fastest split of the
+    replicated sets into t (filters) x r (channels) x gamma (groups): its cycles,
+    loop counts and GLB reload factors. Candidates are evaluated on trailing
+    axes and the fastest is taken per layer and config."""
+    fold_h, fold_w, sets, active = fold_and_replicate(layers.r, layers.p, rows, cols)
+    t, r_sets, gamma, valid = _split_candidates(sets)
+    kt, n_k = loop_time(layers.k[_CAND], p[_CAND], t)
+    ct, n_c = loop_time(layers.c[_CAND], q[_CAND], r_sets)
+    outer = (layers.n * n_s * fold_h * fold_w)[_CAND] * ceil_div(layers.g[_CAND], gamma)
+    w_reload, spill, i_reload = _glb_tiling(layers, configs, fold_w, p, t, n_k)
+    cycles = _pe_cycles(layers, s, outer, kt, ct, n_c) + _filter_fill_cycles(layers, w_reload, noc_bw)
+    cycles = np.where(valid, cycles, np.inf)
     flat = cycles.shape[:-2] + (-1,)
     best = np.argmin(cycles.reshape(flat), axis=-1)[..., None]
 
@@ -139,7 +150,62 @@ def best_split(layers: LayerBatch, configs: ConfigBatch, rows, cols, s, n_s, q, 
         return np.take_along_axis(np.broadcast_to(a, cycles.shape).reshape(flat), best, axis=-1)[..., 0]
 
     shape = cycles.shape[:-2]
-    return {"compute": pick(cycles), "n_k": pick(n_k), "n_c": pick(n_c), "w_reload": pick(w_reload),
-            "i_reload": pick(i_reload), "spill": pick(spill),
-            "rows": np.broadcast_to(rows, shape), "cols": np.broadcast_to(cols, shape),
-            "active": np.broadcast_to(active, shape)}
+    return Mapping(compute=pick(cycles), n_k=pick(n_k), n_c=pick(n_c), n_s=np.broadcast_to(n_s, shape),
+                   w_reload=pick(w_reload), i_reload=pick(i_reload), spill=pick(spill),
+                   rows=np.broadcast_to(rows, shape), cols=np.broadcast_to(cols, shape),
+                   active=np.broadcast_to(active, shape))
+
+
+def _split_candidates(sets):
+    """How the ``sets`` replicas of the logical PE set share the work: ``t`` of
+    them take different filters and the rest (``sets // t``) all take different
+    channels (``r``) or all different groups (``gamma``). Returns t, r, gamma on
+    the candidate axes and which candidates exist (t <= sets)."""
+    t = _FILTER_SETS.reshape(1, 1, -1, 1)
+    to_groups = np.array([False, True]).reshape(1, 1, 1, -1)
+    rest = np.maximum(sets[_CAND] // t, 1)
+    r_sets = np.where(to_groups, 1, rest)
+    gamma = np.where(to_groups, rest, 1)
+    return t, r_sets, gamma, t <= sets[_CAND]
+
+
+def _pe_cycles(layers: LayerBatch, s, outer, kt, ct, n_c):
+    """PE time over all passes: one MAC per cycle (``kt`` filters x ``ct``
+    channels x ``s`` taps per output pixel of an F-wide row), plus one adder cycle
+    per psum arriving from the PE below (one per filter and output pixel per
+    channel block). ``outer`` counts the batch x segment x fold x group passes."""
+    f = layers.q
+    mac_cycles = outer * kt * ct * (s * f)[_CAND]
+    psum_cycles = outer * kt * n_c * f[_CAND]
+    return mac_cycles + psum_cycles
+
+
+def _glb_tiling(layers: LayerBatch, configs: ConfigBatch, fold_w, p, t, n_k):
+    """GLB tiling (half the GLB for psums, half for the ifmap): filters stay in the
+    spads while the psums they feed fit -- for the whole batch, else per image,
+    else per E strip (filters refilled per image / per strip); beyond that psums
+    spill to DRAM. An ifmap that does not fit its half is streamed from DRAM once
+    per filter block. Returns (w_reload, spill, i_reload) per candidate.
+
+    The fit is checked per group (an optimistic simplification for gamma > 1
+    that keeps the mapping monotone in the number of sets). Each half holds
+    words of its tensor's width (psums: output width; ifmap: input width)."""
+    n, k, e, f = layers.n[_CAND], layers.k[_CAND], layers.p, layers.q
+    psum_half = (configs["l2_bytes"] / layers.output_bytes_per_elem)[_CAND] / 2.0
+    ifmap_half = (configs["l2_bytes"] / layers.input_bytes_per_elem)[_CAND] / 2.0
+    in_flight = np.minimum(p[_CAND] * t, k)                           # filters whose psums are live
+    strip_tile = (ceil_div(e, fold_w) * f)[_CAND] * in_flight
+    image_tile = (e * f)[_CAND] * in_flight
+    w_reload = np.where(n * image_tile <= psum_half, 1,
+                        np.where(image_tile <= psum_half, n, n * fold_w[_CAND]))
+    spill = strip_tile > psum_half
+    ifmap_all = (layers.n * layers.g * layers.c * layers.h * layers.w)[_CAND]
+    i_reload = np.where(ifmap_all <= ifmap_half, 1, n_k)
+    return w_reload, spill, i_reload
+
+
+def _filter_fill_cycles(layers: LayerBatch, w_reload, noc_bw):
+    """Filter-spad fills over the filter bus (``FILTER_BUS_SHARE`` of the NoC):
+    every filter word is filled once per reload, multicast along its PE row."""
+    filter_bytes = (layers.weight_elems * layers.weight_bytes_per_elem)[_CAND]
+    return filter_bytes * w_reload / (noc_bw[_CAND] * FILTER_BUS_SHARE)

@@ -7,7 +7,7 @@ NoC 1024 elements/cycle (8-bit elements here, so 1024 bytes); MAESTRO's runtime 
 off-chip bound, so DRAM gets the NoC's bandwidth.
 
 * ``step_timing: maestro2020`` reproduces MAESTRO 2020's runtime accounting of the RS
-  mapping (row_stationary.maestro_rs_runtime): temporal steps x per-step delay, with the
+  mapping (maestro_rs.maestro_rs_runtime): temporal steps x per-step delay, with the
   inner cluster's compute delay as MAESTRO's source computes it. The brief's criteria
   apply (total +-15 %, Spearman >= 0.9); it in fact matches all 66 layers exactly.
   That includes MAESTRO's 3x3 layers at 3888 MACs/cycle on 54 utilized PEs (CONV2_x_2) --
