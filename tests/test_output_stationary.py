@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 import hwsim
-from hwsim.workload import conv2d, depthwise_conv2d, eltwise, load_maestro_layers, matmul
+from hwsim.dataflow.os_tiling import band_rows
 from hwsim.hardware.technology import load_technology
+from hwsim.workload import conv2d, depthwise_conv2d, eltwise, load_maestro_layers, matmul
 from refdata import REFERENCE
 
 MAESTRO_RESNET50 = REFERENCE / "maestro" / "Resnet50_layers.csv"
@@ -87,6 +88,29 @@ def test_dram_tiling_by_hand():
     assert row(shi(l2_bytes=40), layer)["dram_bytes"] == 108
     with pytest.raises(hwsim.MappingError, match=r"layer 't': field 'l2_bytes' = 20.*23 bytes"):
         row(shi(l2_bytes=20), layer)
+
+
+def test_edge_bands_do_not_read_padding_from_dram():
+    # Zero padding is generated on chip: only the real input rows of a band come from DRAM.
+    # conv C = K = 1, 4x4 input, 3x3, pad 1, 8-bit (1 B words) -> 4x4 outputs (padded input 6 rows).
+    # Compulsory: inputs 16 + weights 9 + outputs 16 = 41 B. Tile = 4*hb + 9 + 4*yb bytes.
+    # yb 4 (one band, hb 4): 16 + 9 + 16 = 41 -> l2 = 41 reads the compulsory 41 B.
+    # yb 2 (hb 4, 33 B): band 0 = padded rows 0..3, row 0 padding -> 3 real rows; band 1 = rows
+    #   2..5, row 5 padding -> 3 -> 6 rows * 4 = 24 + weights 9 (resident) + outputs 16 = 49 B
+    #   (57 B if the two padding rows were read).
+    # yb 1 (hb 3, 25 B): windows 0..2, 1..3, 2..4, 3..5 -> 2 + 3 + 3 + 2 = 10 rows = 40 + 9 + 16 = 65 B.
+    layer = conv2d("p", 1, 1, (4, 4), 3, 1, 1, bits=8)
+    assert [row(shi(l2_bytes=l2), layer)["dram_bytes"] for l2 in (41, 40, 30)] == [41, 49, 65]
+    # The band count itself, ResNet-50 conv1-like rows: h = 8, 7 taps, stride 2, pad 3 -> 4 output
+    # rows over 14 padded rows (padding 0..2 and 11..13). One output row per band: windows
+    # 0..6, 2..8, 4..10, 6..12 hold 3, 1, 0, 2 padding rows -> 4 + 6 + 7 + 5 = 22 rows (not 4 * 7).
+    # Two per band: windows 0..8 and 4..12 -> 9 - 3 + 9 - 2 = 13. A 1x1 stride-2 conv, pad 1, h = 4
+    # reads padded rows 0, 2, 4, of which row 0 is padding -> 2 rows, in one band or three.
+    a = lambda v: np.array([[v]])
+    assert band_rows(a(1), a(4), a(2), a(7), a(1), a(3), a(8)).item() == 22
+    assert band_rows(a(2), a(2), a(2), a(7), a(1), a(3), a(8)).item() == 13
+    assert band_rows(a(1), a(3), a(2), a(1), a(1), a(1), a(4)).item() == 2
+    assert band_rows(a(3), a(1), a(2), a(1), a(1), a(1), a(4)).item() == 2
 
 
 def test_l1_too_small_is_a_mapping_error():

@@ -31,14 +31,10 @@ shared/reference/maestro/Resnet50_yxp_os.m):
   is the largest that fits ``l1_bytes`` (at most K). Accesses: each MAC reads and
   writes its partial sum and reads its input operand (3 per MAC); each input word
   that arrives in a PE is written once and used for ``k1`` MACs.
-* **L2 -> DRAM tiling** (a small vectorized search). L2 holds one tile: an input
-  band of the rows feeding ``yb`` output rows over ``cb`` channels, the weights of
-  ``kb`` filters over those channels, and the ``kb x yb x Q`` outputs (which stay in
-  L2 until complete: the channel loop is innermost, so no partial sum leaves the
-  chip). Two loop orders: filter blocks outer (inputs re-read per filter block) or
-  row bands outer (weights re-read per band). A block stays resident, and is not
-  re-read, when the loop around it has a single iteration. The tile with the least
-  DRAM traffic that fits ``l2_bytes`` wins; if none fits, MappingError.
+* **L2 -> DRAM tiling** (``os_tiling``): L2 holds one tile (an input band, a block
+  of filters, their outputs); of two loop orders and a small set of block sizes,
+  the tile with the least DRAM traffic that fits ``l2_bytes`` wins; if none fits,
+  MappingError.
 * **Latency** = max(compute, each level's bytes / bandwidth) + fill/drain, with
   fill/drain = ``rows + cols`` cycles per layer (shifting in the first window and
   draining the last outputs). **Energy** = accesses x per-access energy of the
@@ -64,13 +60,19 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..errors import MappingError
 from ..hardware.area import default_area_mm2, maestro2020_area_um2
 from ..hardware.memory import MemoryLevel
 from ..hardware.params import AREA_MODEL, CLOCK_HZ, TECHNOLOGY, Param
 from ..units import um2_to_mm2
 from .base import ConfigBatch, CostArrays, LayerBatch, bounded_latency
 from .common import ceil_div, vector_compute_cycles, vector_traffic_bytes
+from .os_tiling import (  # noqa: F401 - best_fitting, dram_tiling: re-exported, part of this model's API
+    _raise_unmappable,
+    best_fitting,
+    dram_tiling,
+    dram_traffic,
+    window,
+)
 
 PARAMETERS: dict[str, Param] = {
     "pes": Param(int, "number of processing elements (one MAC each)"),
@@ -93,10 +95,6 @@ IN_FIFO_WORDS = 2
 # Bytes/cycle a PE can receive from its neighbours (two 32-bit ports); never the
 # bound for <= 32-bit layers since a PE consumes at most one input word per MAC.
 L1_PORT_BYTES_PER_CYCLE = 8.0
-# Tiling candidates: band rows P/2^i, filter blocks K/4^j, channel blocks C/4^j
-# (plus 1), and two loop orders.
-_BAND_SPLITS = 2 ** np.arange(9)
-_BLOCK_SPLITS = 4 ** np.arange(7)
 # The maestro2020 area model's MAC lanes per PE (see module docstring).
 MAESTRO_VECTOR_WIDTH = 1
 
@@ -123,89 +121,6 @@ def choose_array_shape(plane_y, plane_x, pes):
     best = np.argmin(tiles, axis=0)[None]                     # first minimum: deterministic
     pick = lambda a: np.take_along_axis(np.broadcast_to(a, tiles.shape), best, axis=0)[0]
     return pick(safe_rows), pick(cols), pick(tiles)
-
-
-def window(extent_out, stride, kernel, dilation, padded_in):
-    """Input extent feeding ``extent_out`` adjacent outputs: overlapping windows
-    share rows; when the stride skips past the window, the gaps are not read."""
-    span = dilation * (kernel - 1) + 1
-    return np.minimum(padded_in, (extent_out - 1) * np.minimum(stride, span) + span)
-
-
-# -- L2 -> DRAM tiling -----------------------------------------------------------
-
-def _candidates(extent, splits):
-    """(S, L) block sizes ceil(extent / split), plus 1."""
-    sizes = ceil_div(extent, splits.reshape(-1, 1))
-    return np.concatenate([sizes, np.ones_like(extent)], axis=0)
-
-
-def dram_tiling(layers: LayerBatch):
-    """All L2 tiles: required bytes and the DRAM (input, weight, output) words of
-    each candidate, each of shape (T, L).
-
-    See the module docstring for the tile and the two loop orders. Inputs are
-    read at least once whole (the DMA streams whole rows), so DRAM traffic is never
-    below the compulsory traffic.
-    """
-    n, g, k, c, p, q = layers.n, layers.g, layers.k, layers.c, layers.p, layers.q
-    r, s, w, h = layers.r, layers.s, layers.w, layers.h
-    yb = _candidates(p, _BAND_SPLITS)[:, None, None, :]        # (Y, 1, 1, L)
-    kb = _candidates(k, _BLOCK_SPLITS)[None, :, None, :]       # (1, K, 1, L)
-    cb = _candidates(c, _BLOCK_SPLITS)[None, None, :, :]       # (1, 1, C, L)
-    hb = window(yb, layers.stride_h, r, layers.dil_h, h)       # input rows of a band
-    n_y, n_k, n_c = ceil_div(p, yb), ceil_div(k, kb), ceil_div(c, cb)
-    input_pass = np.maximum(n_y * hb, h) * w * c               # one pass over all bands
-    weights, outputs = k * c * r * s, k * p * q
-    resident_w = (n_k == 1) & (n_c == 1)                       # all weights stay in L2
-
-    def per_tensor(in_reps, w_reps_per_image):
-        """DRAM (input, weight, output) words of one loop order."""
-        w_reps = np.where(resident_w, 1, n * w_reps_per_image)
-        return g * n * in_reps * input_pass, g * w_reps * weights, g * n * outputs
-
-    k_outer = per_tensor(n_k, np.where(n_c == 1, 1, n_y))
-    y_outer = per_tensor(np.where(n_c == 1, 1, n_k), n_y)
-    req_bytes = np.ceil(layers.tensor_bytes(cb * hb * w, kb * cb * r * s, kb * yb * q))
-    shape = np.broadcast_shapes(req_bytes.shape, *(a.shape for a in k_outer + y_outer))
-    flat = lambda a: np.broadcast_to(a, shape).reshape(-1, shape[-1])
-    req = flat(req_bytes)
-    words = tuple(np.concatenate([flat(k), flat(y)]).astype(float) for k, y in zip(k_outer, y_outer))
-    return np.concatenate([req, req]), words
-
-
-def best_fitting(req_bytes, dram_cost, capacity_bytes):
-    """Per (config, layer): the least ``dram_cost`` among tiles with req <= capacity
-    (NaN where none fits) and the index of that tile (0 where none fits).
-    Vectorized: per layer, sort tiles by size, keep the running minimum of the cost
-    and where it was reached, and look capacities up with one searchsorted over all
-    layers (layer l's keys are offset by l * 2^45 so the rows never interleave)."""
-    t, n_layers = req_bytes.shape
-    order = np.argsort(req_bytes, axis=0, kind="stable")
-    req_sorted = np.take_along_axis(req_bytes, order, axis=0).astype(np.int64)
-    cost_sorted = np.take_along_axis(dram_cost, order, axis=0)
-    best_so_far = np.minimum.accumulate(cost_sorted, axis=0)
-    steps = np.arange(t).reshape(-1, 1)
-    best_at = np.maximum.accumulate(np.where(cost_sorted == best_so_far, steps, 0), axis=0)
-    best_tile = np.take_along_axis(order, best_at, axis=0)
-    limit = np.int64(2) ** 45 - 1
-    offset = np.arange(n_layers, dtype=np.int64) * (limit + 1)
-    keys = (np.minimum(req_sorted, limit) + offset).T.ravel()
-    cap = np.minimum(np.floor(np.asarray(capacity_bytes, dtype=float)), float(limit)).astype(np.int64)
-    count = np.searchsorted(keys, cap + offset[None, :], side="right") - np.arange(n_layers) * t
-    fits = count > 0
-    row, col = np.maximum(count - 1, 0), np.arange(n_layers)[None, :]
-    return np.where(fits, best_so_far[row, col], np.nan), np.where(fits, best_tile[row, col], 0)
-
-
-# -- errors ---------------------------------------------------------------------
-
-def _raise_unmappable(layers, bad, field, values, need):
-    """MappingError for the first (config, layer) flagged in ``bad`` (C, L): ``values``
-    is the config field (C, 1) that is too small, ``need(col)`` what layer ``col`` needs."""
-    row, col = np.argwhere(bad)[0]
-    raise MappingError(f"layer '{layers.names[col]}': field '{field}' = {np.asarray(values[row]).flat[0].item()!r}: "
-                       f"too small; {need(col)}")
 
 
 # -- the model, stage by stage ---------------------------------------------------
@@ -275,19 +190,6 @@ def array_traffic(layers: LayerBatch, m: SpatialMapping, k1) -> ArrayTraffic:
         arrivals=arrivals,
         shifts=np.where(m.is_mm, 0.0, np.maximum(arrivals - input_words, 0.0)),
     )
-
-
-def dram_traffic(layers: LayerBatch, l2_bytes):
-    """(MAC-precision words, words) between DRAM and L2 with the L2 tile of least
-    DRAM traffic that fits ``l2_bytes``; a MAC layer with no fitting tile is unmappable."""
-    req, (dram_in, dram_w, dram_out) = dram_tiling(layers)
-    mac_words, tile = best_fitting(req, layers.mac_words(dram_in, dram_w, dram_out), l2_bytes)
-    bad = layers.is_mac & np.isnan(mac_words)
-    if bad.any():
-        smallest = req.min(axis=0)
-        need = lambda col: f"the smallest tile (one output row, one channel, one filter) needs {int(smallest[col])} bytes"
-        _raise_unmappable(layers, bad, "l2_bytes", l2_bytes, need)
-    return np.nan_to_num(mac_words), (dram_in + dram_w + dram_out)[tile, np.arange(len(layers))]
 
 
 # -- per-level bytes, accesses, energy ----------------------------------------------
