@@ -26,9 +26,3 @@ class MappingError(HwsimError):
 
 class SpecError(HwsimError):
     """A malformed or infeasible design specification."""
-
-
-def field_error(kind: type[HwsimError], where: str, field: str, value, expected: str) -> HwsimError:
-    """Build the one error message format hwsim uses: where, field, value, what is valid."""
-    prefix = f"{where}: " if where else ""
-    return kind(f"{prefix}field '{field}' = {value!r}: {expected}")

@@ -24,6 +24,7 @@ from .dataflow.base import ConfigBatch, CostArrays, LayerBatch, check_costs
 from .errors import HwsimError, MappingError
 from .hardware.accelerator import Accelerator
 from .hardware.technology import load_technology
+from .units import cycles_to_s, pj_to_uj, s_to_ms
 from .workload.layer import Layer
 from .workload.network import Network
 
@@ -42,11 +43,11 @@ class CostTotal:
 
     @property
     def latency_ms(self) -> float:
-        return self.latency_s * 1e3
+        return float(s_to_ms(self.latency_s))
 
     @property
     def energy_uj(self) -> float:
-        return self.energy_pj / 1e6
+        return float(pj_to_uj(self.energy_pj))
 
     def as_dict(self) -> dict:
         out = {k: getattr(self, k) for k in ("latency_cycles", "latency_s", "energy_pj", "area_mm2",
@@ -67,7 +68,7 @@ class CostReport:
     def __repr__(self) -> str:
         t = self.total
         return (f"CostReport({self.network} on {self.accelerator.name}: {t.latency_cycles:,.0f} cycles "
-                f"({t.latency_s * 1e3:.3f} ms), {t.energy_pj / 1e6:.1f} uJ, {t.area_mm2:.2f} mm2)")
+                f"({t.latency_ms:.3f} ms), {t.energy_uj:.1f} uJ, {t.area_mm2:.2f} mm2)")
 
 
 def as_network(workload: Network | Layer | Sequence[Layer]) -> Network:
@@ -170,7 +171,7 @@ def _to_frame(network: Network, batch: LayerBatch, inverse: np.ndarray, costs: C
         "area_mm2": per_config(costs.area_mm2),
         "peak_macs_per_cycle": per_config(costs.peak_macs_per_cycle),
     }
-    data["latency_s"] = data["latency_cycles"] / clock
+    data["latency_s"] = cycles_to_s(data["latency_cycles"], clock)
     for name, value in costs.energy_pj.items():
         data[f"energy_{name}_pj"] = expand(value)
     for name in costs.level_names:

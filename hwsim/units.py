@@ -6,9 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 PJ_PER_UJ = 1e6
-PJ_PER_MJ = 1e9
+MS_PER_S = 1e3
 UM2_PER_MM2 = 1e6
-BITS_PER_BYTE = 8
 
 
 def cycles_to_s(cycles, clock_hz):
@@ -16,20 +15,16 @@ def cycles_to_s(cycles, clock_hz):
     return np.asarray(cycles, dtype=float) / np.asarray(clock_hz, dtype=float)
 
 
-def cycles_to_ms(cycles, clock_hz):
-    return cycles_to_s(cycles, clock_hz) * 1e3
-
-
 def pj_to_uj(energy_pj):
     return np.asarray(energy_pj, dtype=float) / PJ_PER_UJ
 
 
+def s_to_ms(seconds):
+    return np.asarray(seconds, dtype=float) * MS_PER_S
+
+
 def um2_to_mm2(area_um2):
     return np.asarray(area_um2, dtype=float) / UM2_PER_MM2
-
-
-def bits_to_bytes(bits):
-    return np.asarray(bits, dtype=float) / BITS_PER_BYTE
 
 
 def ceil_div(a, b):

@@ -83,3 +83,11 @@ def test_empty_accelerator_list_is_an_error():
 def test_bad_workload_type(toy_template):
     with pytest.raises(hwsim.HwsimError, match="workload"):
         hwsim.evaluate("resnet50", hwsim.load_template(toy_template))
+
+
+def test_total_unit_views(toy_template):
+    total = hwsim.evaluate(small_net(), hwsim.load_template(toy_template)).total
+    assert total.latency_ms == pytest.approx(total.latency_s * 1e3)
+    assert total.energy_uj == pytest.approx(total.energy_pj / 1e6)
+    flat = total.as_dict()
+    assert flat["energy_pj"] == pytest.approx(sum(v for k, v in flat.items() if k.startswith("energy_") and k != "energy_pj"))

@@ -22,7 +22,7 @@ bit, when the three widths are equal.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -31,10 +31,6 @@ from ..errors import MappingError
 from ..hardware.memory import MemoryLevel
 from ..hardware.technology import Technology
 from ..workload.layer import Layer
-
-INT_FIELDS = ("n", "g", "k", "c", "p", "q", "r", "s", "stride_h", "stride_w", "pad_h", "pad_w",
-              "dil_h", "dil_w", "h", "w", "bits", "input_bits", "weight_bits", "output_bits", "macs",
-              "vector_ops", "read_bytes", "write_bytes", "input_elems", "weight_elems", "output_elems")
 
 
 @dataclass(frozen=True)
@@ -160,14 +156,6 @@ class LayerBatch:
         return (self.read_bytes / (self.input_bits / bits)
                 + self.write_bytes / (self.output_bits / bits)) / self.bytes_per_elem
 
-    def select(self, mask: np.ndarray) -> "LayerBatch":
-        """The layers where ``mask`` (shape (L,)) is true."""
-        idx = np.flatnonzero(mask)
-        values = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            values[f.name] = tuple(value[i] for i in idx) if isinstance(value, tuple) else value[:, idx]
-        return LayerBatch(**values)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Math shared by the dataflow models: spatial folding and vector (non-MAC) layers."""
+"""Math shared by the dataflow models: vector (non-MAC) layers."""
 
 from __future__ import annotations
 
@@ -7,15 +7,7 @@ import numpy as np
 from ..units import ceil_div
 from .base import LayerBatch
 
-__all__ = ["ceil_div", "fold", "vector_compute_cycles", "vector_traffic_bytes"]
-
-
-def fold(extent, units):
-    """How many passes an ``extent``-long loop takes on ``units`` parallel units,
-    and the fraction of units busy on average (edge effect of the last pass)."""
-    extent = np.asarray(extent)
-    passes = ceil_div(extent, units)
-    return passes, extent / (passes * np.asarray(units))
+__all__ = ["ceil_div", "vector_compute_cycles", "vector_traffic_bytes"]
 
 
 def vector_compute_cycles(layers: LayerBatch, lanes):

@@ -241,11 +241,9 @@ def memory_levels(configs: ConfigBatch, tech) -> tuple[MemoryLevel, ...]:
     l2_bytes = np.asarray(configs["l2_bytes"], dtype=np.int64)
     clock = np.asarray(configs["clock_hz"], dtype=float)
     return (
-        MemoryLevel("l1", l1_bytes, pes * L1_PORT_BYTES_PER_CYCLE, tech.sram_pj_per_access(l1_bytes, 16), pes),
-        MemoryLevel("l2", l2_bytes, np.asarray(configs["noc_bw_bytes_per_cycle"], dtype=float),
-                    tech.sram_pj_per_access(l2_bytes, 16)),
-        MemoryLevel("dram", np.full_like(clock, np.inf), np.asarray(configs["dram_bw_bytes_per_cycle"], dtype=float),
-                    tech.dram_pj_per_access(16)),
+        MemoryLevel("l1", l1_bytes, pes * L1_PORT_BYTES_PER_CYCLE),
+        MemoryLevel("l2", l2_bytes, np.asarray(configs["noc_bw_bytes_per_cycle"], dtype=float)),
+        MemoryLevel("dram", np.full_like(clock, np.inf), np.asarray(configs["dram_bw_bytes_per_cycle"], dtype=float)),
     )
 
 

@@ -108,12 +108,11 @@ def _vector_ops_per_s(configs: ConfigBatch):
 
 
 def _dram_level(configs: ConfigBatch) -> MemoryLevel:
-    """The one memory level: DRAM at its achievable bandwidth, in bytes per cycle. It has
-    no per-access energy (energy is TDP x time, see ``_energy``)."""
+    """The one memory level: DRAM at its achievable bandwidth, in bytes per cycle
+    (energy is TDP x time, see ``_energy``)."""
     clock = _param(configs, "clock_hz")
     return MemoryLevel(name="dram", capacity_bytes=np.full_like(clock, np.inf),
-                       bw_bytes_per_cycle=_param(configs, "mem_bw_bytes_per_s") * _param(configs, "bw_fraction") / clock,
-                       pj_per_access=np.zeros_like(clock))
+                       bw_bytes_per_cycle=_param(configs, "mem_bw_bytes_per_s") * _param(configs, "bw_fraction") / clock)
 
 
 def _dram_bytes(layers: LayerBatch, shape):

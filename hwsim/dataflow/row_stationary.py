@@ -318,11 +318,9 @@ def _levels(configs, tech, pes, lanes, noc_bw, dram_bw):
     l1_bytes = configs["l1_bytes"].astype(float)
     # Every MAC lane reads its operands from the scratchpads (lanes = 1 but with MAESTRO timing).
     return (
-        MemoryLevel("l1", l1_bytes, pes * lanes * _L1_BYTES_PER_PE_CYCLE,
-                    tech.sram_pj_per_access(l1_bytes, 16), instances=pes),
-        MemoryLevel("l2", configs["l2_bytes"].astype(float), noc_bw,
-                    tech.sram_pj_per_access(configs["l2_bytes"], 16)),
-        MemoryLevel("dram", np.full_like(dram_bw, np.inf), dram_bw, tech.dram_pj_per_access(16)),
+        MemoryLevel("l1", l1_bytes, pes * lanes * _L1_BYTES_PER_PE_CYCLE),
+        MemoryLevel("l2", configs["l2_bytes"].astype(float), noc_bw),
+        MemoryLevel("dram", np.full_like(dram_bw, np.inf), dram_bw),
     )
 
 

@@ -139,14 +139,11 @@ def _level_traffic(layers: LayerBatch, accesses, dram_mac_words):
 def _memory_levels(array: _Array):
     """The three SRAMs, each with a read and a write port per edge lane at ``mac_bits``,
     and DRAM, shared by all operands."""
-    tech, mac_bits = array.tech, array.mac_bits
     srams = tuple(
-        MemoryLevel(name, capacity_bytes=cap, bw_bytes_per_cycle=2.0 * lane * array.mac_bytes,
-                    pj_per_access=tech.sram_pj_per_access(cap, mac_bits))
+        MemoryLevel(name, capacity_bytes=cap, bw_bytes_per_cycle=2.0 * lane * array.mac_bytes)
         for name, cap, lane in zip(SRAM_LEVELS, array.sram_bytes, array.lanes))
     dram = MemoryLevel("dram", capacity_bytes=np.full_like(array.clock_hz, np.inf),
-                       bw_bytes_per_cycle=array.dram_bw_bytes_per_cycle,
-                       pj_per_access=tech.dram_pj_per_access(mac_bits))
+                       bw_bytes_per_cycle=array.dram_bw_bytes_per_cycle)
     return srams + (dram,)
 
 

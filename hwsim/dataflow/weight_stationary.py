@@ -246,15 +246,12 @@ def _per_level(layers: LayerBatch, onchip: OnChipTraffic, dram_bytes, dram_words
 
 def _memory_levels(layers: LayerBatch, configs: ConfigBatch):
     """L1 (per PE; an input and a weight per MAC lane per cycle), L2 (at NoC
-    bandwidth) and DRAM, with per-access energies at the layer's MAC precision."""
-    tech = configs.technology
+    bandwidth) and DRAM."""
     l1_bw = configs["pes"] * configs["vector_width"] * (layers.input_bytes_per_elem + layers.weight_bytes_per_elem)
     return (
-        MemoryLevel("l1", configs["l1_bytes"], l1_bw,
-                    tech.sram_pj_per_access(configs["l1_bytes"], layers.bits), configs["pes"]),
-        MemoryLevel("l2", configs["l2_bytes"], configs["noc_bw_bytes_per_cycle"],
-                    tech.sram_pj_per_access(configs["l2_bytes"], layers.bits)),
-        MemoryLevel("dram", np.inf, configs["dram_bw_bytes_per_cycle"], tech.dram_pj_per_access(layers.bits)),
+        MemoryLevel("l1", configs["l1_bytes"], l1_bw),
+        MemoryLevel("l2", configs["l2_bytes"], configs["noc_bw_bytes_per_cycle"]),
+        MemoryLevel("dram", np.inf, configs["dram_bw_bytes_per_cycle"]),
     )
 
 
@@ -271,16 +268,15 @@ def _fill_drain(layers: LayerBatch, configs: ConfigBatch, m: Mapping):
     return np.where(layers.is_mac, first_load + tree_depth + 1.0, 1.0)
 
 
-def _energy(layers: LayerBatch, configs: ConfigBatch, levels, mac_words, area, seconds, zero):
+def _energy(layers: LayerBatch, configs: ConfigBatch, mac_words, area, seconds, zero):
     """Energy per component, pJ: MACs at ``bits``, each level's and the NoC's
     MAC-precision words x energy per access, and leakage over the latency."""
-    tech = configs.technology
-    l1, l2, dram = levels
+    tech, bits = configs.technology, layers.bits
     return {
-        "mac": np.where(layers.is_mac, layers.macs.astype(float) * tech.mac_pj(layers.bits), zero),
-        "l1": mac_words["l1"] * l1.pj_per_access,
-        "l2": mac_words["l2"] * l2.pj_per_access,
-        "dram": mac_words["dram"] * dram.pj_per_access,
+        "mac": np.where(layers.is_mac, layers.macs.astype(float) * tech.mac_pj(bits), zero),
+        "l1": mac_words["l1"] * tech.sram_pj_per_access(configs["l1_bytes"], bits),
+        "l2": mac_words["l2"] * tech.sram_pj_per_access(configs["l2_bytes"], bits),
+        "dram": mac_words["dram"] * tech.dram_pj_per_access(bits),
         "noc": mac_words["noc"] * tech.noc_pj_per_access(layers.bits),
         "leakage": tech.leakage_pj(area.reshape(-1, 1), seconds),
     }
@@ -313,7 +309,7 @@ def cost(layers: LayerBatch, configs: ConfigBatch) -> CostArrays:
     levels = _memory_levels(layers, configs)
     latency, bound = bounded_latency(compute, traffic, levels, _fill_drain(layers, configs, m))
     area = _area_mm2(configs)
-    energy = _energy(layers, configs, levels, mac_words, area, latency / configs["clock_hz"], zero)
+    energy = _energy(layers, configs, mac_words, area, latency / configs["clock_hz"], zero)
     peak = (pes * configs["vector_width"]).astype(float)
     work = np.where(mac, layers.macs.astype(float) / peak, layers.vector_ops / pes.astype(float))
     return CostArrays(

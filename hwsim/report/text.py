@@ -6,6 +6,7 @@ import pandas as pd
 
 from ..evaluate import CostReport
 from ..hardware.accelerator import Accelerator
+from ..units import pj_to_uj
 
 LAYER_COLUMNS = ["layer", "op", "macs", "latency_cycles", "utilization", "energy_pj", "bound"]
 
@@ -17,18 +18,18 @@ def format_report(report: CostReport, max_layers: int | None = None) -> str:
     table["latency_cycles"] = table["latency_cycles"].map("{:,.0f}".format)
     table["macs"] = table["macs"].map("{:,}".format)
     table["utilization"] = table["utilization"].map("{:.3f}".format)
-    table["energy_uj"] = (layers["energy_pj"] / 1e6).map("{:,.2f}".format)
+    table["energy_uj"] = pd.Series(pj_to_uj(layers["energy_pj"]), index=layers.index).map("{:,.2f}".format)
     table = table.drop(columns=["energy_pj"])
     if max_layers is not None and len(table) > max_layers:
         table = table.head(max_layers)
     t = report.total
-    split = ", ".join(f"{name} {value / 1e6:,.2f}" for name, value in t.energy_breakdown_pj.items())
+    split = ", ".join(f"{name} {pj_to_uj(value):,.2f}" for name, value in t.energy_breakdown_pj.items())
     lines = [
         f"{report.network} on {report.accelerator.name} ({report.accelerator.describe()})",
         table.to_string(index=False),
         "",
-        f"latency   {t.latency_cycles:,.0f} cycles = {t.latency_s * 1e3:,.4f} ms",
-        f"energy    {t.energy_pj / 1e6:,.2f} uJ  ({split} uJ)",
+        f"latency   {t.latency_cycles:,.0f} cycles = {t.latency_ms:,.4f} ms",
+        f"energy    {t.energy_uj:,.2f} uJ  ({split} uJ)",
         f"area      {t.area_mm2:,.3f} mm2",
         f"MACs      {t.macs:,}   utilization {t.utilization:.3f}",
     ]
@@ -45,7 +46,3 @@ def format_templates(accelerators: list[Accelerator], docs: dict[str, dict[str, 
             rows.append(f"    {key:<28} {shown:<16} {docs[acc.name].get(key, '')}")
         blocks.append("\n".join(rows))
     return "\n\n".join(blocks)
-
-
-def frame_to_csv(frame: pd.DataFrame, path) -> None:
-    frame.to_csv(path, index=False)

@@ -30,9 +30,8 @@ def cost(layers, configs):
     compute = np.where(layers.is_mac, ceil_div(layers.macs, pes), vector_compute_cycles(layers, pes)).astype(float)
     buf_acc = np.where(layers.is_mac, 3.0 * layers.macs, layers.read_bytes + layers.write_bytes) + 0 * pes
     dram_bytes = layers.compulsory_bytes + 0.0 * pes
-    levels = (MemoryLevel("buf", np.full_like(pes, 65536.0, dtype=float), configs["buf_bw_bytes_per_cycle"],
-                          tech.sram_pj_per_access(65536, layers.bits)),
-              MemoryLevel("dram", np.inf, configs["dram_bw_bytes_per_cycle"], tech.dram_pj_per_access(layers.bits)))
+    levels = (MemoryLevel("buf", np.full_like(pes, 65536.0, dtype=float), configs["buf_bw_bytes_per_cycle"]),
+              MemoryLevel("dram", np.inf, configs["dram_bw_bytes_per_cycle"]))
     traffic = {"buf": buf_acc * bpe, "dram": dram_bytes}
     latency, bound = bounded_latency(compute, traffic, levels)
     work = np.where(layers.is_mac, layers.macs, layers.vector_ops)
@@ -41,7 +40,7 @@ def cost(layers, configs):
         utilization=work / (pes * latency),
         accesses={"buf": buf_acc, "dram": dram_bytes / bpe}, traffic_bytes=traffic,
         energy_pj={"mac": layers.macs * tech.mac_pj(layers.bits) + 0 * pes,
-                   "buf": buf_acc * levels[0].pj_per_access,
-                   "dram": dram_bytes / bpe * levels[1].pj_per_access},
+                   "buf": buf_acc * tech.sram_pj_per_access(65536, layers.bits),
+                   "dram": dram_bytes / bpe * tech.dram_pj_per_access(layers.bits)},
         bound=bound, area_mm2=(pes * 0.01).ravel(), peak_macs_per_cycle=pes.ravel().astype(float),
         clock_hz=configs["clock_hz"].ravel())
