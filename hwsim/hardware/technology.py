@@ -19,6 +19,8 @@ from ..errors import TemplateError
 from .yamlio import read_yaml_mapping
 
 TECHNOLOGY_FILE = Path(__file__).with_name("technologies.yaml")
+# Horowitz ISSCC 2014, 45 nm: fp16 add 0.4 pJ / (fp16 mult 1.1 + add 0.4 pJ).
+VECTOR_OP_MAC_FRACTION = 0.4 / (1.1 + 0.4)
 
 _REQUIRED = {
     "node_nm": float, "source": str, "mac_pj_16b": float, "sram_pj_per_16b": list,
@@ -52,8 +54,17 @@ class Technology:
         ISSCC 2014: 8-bit multiply 0.2 pJ vs 32-bit 3.1 pJ, ~16x for 4x the bits)."""
         return self.mac_pj_16b * (np.asarray(bits, dtype=float) / 16.0) ** 2
 
+    def vector_op_pj(self, bits):
+        """One non-MAC op (add, max, compare) of a pooling or element-wise layer: the
+        adder's share of a MAC. Horowitz ISSCC 2014 (45 nm): fp16 add 0.4 pJ of a
+        0.4 + 1.1 pJ multiply-add, i.e. 0.27 of a MAC; applied at every precision."""
+        return self.mac_pj(bits) * VECTOR_OP_MAC_FRACTION
+
     def sram_pj_per_access(self, capacity_bytes, bits):
-        """One ``bits``-wide access to an SRAM of ``capacity_bytes`` (vectorized)."""
+        """One ``bits``-wide access to an SRAM of ``capacity_bytes`` (vectorized).
+        Assumption: energy per access is linear in the access width (the anchors are
+        16-bit); CACTI's decoder/wordline share does not grow with width, so wide
+        accesses are somewhat overestimated."""
         cap = np.log(np.maximum(np.asarray(capacity_bytes, dtype=float), 1.0))
         xs = np.log(np.asarray(self.sram_anchor_bytes))
         ys = np.log(np.asarray(self.sram_anchor_pj_per_16b))
@@ -77,6 +88,7 @@ class Technology:
         return np.asarray(capacity_bytes, dtype=float) * 8.0 * self.sram_area_um2_per_bit
 
     def mac_area_um2(self, bits):
+        """Assumption: array-multiplier area grows ~ bits^2, like its energy."""
         return self.mac_area_um2_16b * (np.asarray(bits, dtype=float) / 16.0) ** 2
 
 
