@@ -131,6 +131,25 @@ def test_dla_dram_traffic_never_increases_with_narrower_weights(overrides, zoo_l
         assert (narrow[column] <= base[column]).all(), column
 
 
+@pytest.mark.parametrize("overrides", [{}, {"step_timing": "maestro2020"}])
+def test_rs_narrower_weights_keep_mac_energy_and_lower_the_dram_floor(overrides, zoo_layers):
+    """rs is left out of the monotonicity test above (its mapping policy may trade DRAM bytes
+    for cycles); what does hold: MACs are charged at max(input, weight) bits, unchanged here,
+    so MAC energy is identical; the compulsory DRAM traffic (each tensor once at its width)
+    drops by exactly the weight bytes saved, and the model never moves less than it."""
+    for wide, narrow_bits in (((8, 8, 8), 4), ((16, 16, 16), 8), ((16, 16, 32), 8)):
+        at = lambda w: [replace(l, input_bits=wide[0], weight_bits=w, output_bits=wide[2]) for l in zoo_layers]
+        base_layers, narrow_layers = at(wide[1]), at(narrow_bits)
+        base, narrow = frame(base_layers, "rs", overrides), frame(narrow_layers, "rs", overrides)
+        np.testing.assert_array_equal(narrow["energy_mac_pj"], base["energy_mac_pj"])
+        floor_base = np.array([l.compulsory_bytes for l in base_layers])
+        floor_narrow = np.array([l.compulsory_bytes for l in narrow_layers])
+        saved = np.array([l.weight_elems * (wide[1] - narrow_bits) / 8 for l in base_layers])
+        np.testing.assert_array_equal(floor_base - floor_narrow, saved)
+        assert (narrow["dram_bytes"].to_numpy() >= floor_narrow * (1 - 1e-12)).all(), wide
+        assert (base["dram_bytes"].to_numpy() >= floor_base * (1 - 1e-12)).all(), wide
+
+
 # -- per-tensor widths where the model keeps tensors apart ---------------------------------------
 
 def test_systolic_srams_hold_words_of_their_operand():

@@ -1,6 +1,7 @@
 """Properties every template must satisfy, checked with hypothesis on random layers.
 
 * more PEs (rows, cols, ...) never increase compute cycles;
+* a GPU with twice the peak FLOP/s or twice the memory bandwidth is never slower;
 * energy >= MACs x MAC energy;
 * latency >= max(compute cycles, each level's traffic / its bandwidth);
 * bytes moved at the outermost level >= compulsory traffic (each tensor once);
@@ -19,12 +20,14 @@ from hwsim.dataflow.base import LayerBatch
 from hwsim.evaluate import _group_configs
 from hwsim.workload import conv2d, depthwise_conv2d, matmul, pool2d
 
-SIZE_PARAMS = ("pes", "rows", "cols", "sms")   # each adds PEs (eyeriss's pe_rows only reshapes them)
+SIZE_PARAMS = ("pes", "rows", "cols")   # each adds PEs (eyeriss's pe_rows only reshapes them)
 # A systolic array pays the skew of the *whole* physical array on every fold (SCALE-Sim
 # and TPU v1 alike), so on a layer smaller than the array a bigger array is slower:
 # monotonicity in PEs holds for the work mapped, which fill_drain="mapped" isolates.
 MONOTONE_OVERRIDES = {"tpu": {"fill_drain": "mapped"}}
 TEMPLATES = hwsim.template_names()
+SIZED_TEMPLATES = [t for t in TEMPLATES if any(k in hwsim.load_template(t).params for k in SIZE_PARAMS)]
+GPU_TEMPLATES = [t for t in TEMPLATES if hwsim.load_template(t).dataflow == "roofline"]
 
 
 @st.composite
@@ -89,12 +92,28 @@ def test_model_properties(template, layer):
     np.testing.assert_array_equal(sum(again.energy_pj.values()), energy)
 
 
-@pytest.mark.parametrize("template", TEMPLATES)
+def test_template_groups():
+    # every template is either sized by PEs or a GPU roofline: none escapes both monotonicity tests
+    assert set(SIZED_TEMPLATES) | set(GPU_TEMPLATES) == set(TEMPLATES)
+    assert SIZED_TEMPLATES and GPU_TEMPLATES
+
+
+@pytest.mark.parametrize("template", SIZED_TEMPLATES)
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(layer=layers())
 def test_more_pes_never_increase_compute_cycles(template, layer):
     variants = scaled_variants(hwsim.load_template(template, **MONOTONE_OVERRIDES.get(template, {})))
-    if len(variants) == 1:
-        pytest.skip(f"{template} has no size parameter")
+    assert len(variants) > 1, template
     cycles = costs_of(layer, list(variants.values()))[2].compute_cycles[:, 0]
     assert np.all(cycles[1:] <= cycles[0] * (1 + 1e-12)), dict(zip(variants, cycles))
+
+
+@pytest.mark.parametrize("template", GPU_TEMPLATES)
+@pytest.mark.parametrize("param", ["peak_fp16_flops_per_s", "mem_bw_bytes_per_s"])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(layer=layers())
+def test_faster_gpu_never_increases_latency(template, param, layer):
+    base = hwsim.load_template(template)
+    doubled = base.with_params(**{param: base.params[param] * 2})
+    latency = costs_of(layer, [base, doubled])[2].latency_cycles[:, 0]
+    assert latency[1] <= latency[0] * (1 + 1e-12), (param, latency)

@@ -26,6 +26,7 @@ import yaml
 
 import hwsim
 from hwsim import WorkloadError, zoo
+from digits import half_unit_of_last_digit
 from refdata import REFERENCE
 
 ALL = ["alexnet", "mobilenet_v2", "resnet18", "resnet50", "unet", "vgg16"]
@@ -54,7 +55,8 @@ def test_registry_lists_every_network_and_builds_it():
 
 
 def test_hwsim_zoo_is_the_workload_zoo():
-    assert hwsim.zoo.resnet50().macs == zoo.get_network("resnet50").macs
+    import hwsim.workload.zoo
+    assert hwsim.zoo is hwsim.workload.zoo      # one module, not a copy
 
 
 def test_unknown_network_names_field_and_value():
@@ -105,16 +107,24 @@ def test_every_add_has_two_producers_of_its_shape(name):
 # -- AlexNet (Eyeriss) --------------------------------------------------------------
 
 def test_alexnet_conv_layers_match_eyeriss_yaml(reference):
-    ref = yaml.safe_load((REFERENCE / "eyeriss.yaml").read_text())["alexnet_batch4"]
+    text = (REFERENCE / "eyeriss.yaml").read_text()
+    ref = yaml.safe_load(text)["alexnet_batch4"]
+    printed = yaml.load(text, Loader=yaml.BaseLoader)["alexnet_batch4"]["macs_millions"]   # as printed
     net = zoo.alexnet(batch=4)
-    for row, ref_macs in zip(ref["layers"], ref["macs_millions"]):
+    assert len(printed) == len(ref["layers"]) == 5
+    for row, ref_macs in zip(ref["layers"], printed):
         layer = net[row["name"]]
         assert (layer.c_per_group, layer.k, layer.in_size, layer.r, layer.s) == \
                (row["C"], row["K"], (row["H"], row["H"]), row["R"], row["R"])
         assert (layer.stride, layer.padding, layer.groups) == \
                ((row["stride"],) * 2, (row["pad"],) * 2, row["groups"])
-        # eyeriss.yaml gives MACs to 4-5 significant digits: 0.1 % covers the rounding only
-        assert layer.macs / 1e6 == pytest.approx(ref_macs, rel=1e-3), row["name"]
+        # eyeriss.yaml's MACs to the digits it prints: half a unit of the last digit (421.66 ->
+        # 0.005 M). CONV2 is printed truncated (895,795,200 -> 895.79): a floor, less than a unit below.
+        ours, half = layer.macs / 1e6, half_unit_of_last_digit(ref_macs)
+        if row["name"] == "CONV2":
+            assert float(ref_macs) <= ours < float(ref_macs) + 2 * half, (row["name"], ours, ref_macs)
+        else:
+            assert abs(ours - float(ref_macs)) <= half, (row["name"], ours, ref_macs)
 
 
 def test_alexnet_totals_sze_2017():

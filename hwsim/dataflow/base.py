@@ -41,12 +41,14 @@ class LayerBatch:
     ``k`` filters over ``c`` channels each, so MACs = n*g*k*c*p*q*r*s. ``h, w`` is
     the unpadded input size. Vector (non-MAC) layers have ``is_mac == False`` and
     are described by ``vector_ops``, ``read_bytes`` and ``write_bytes``.
+    ``is_matmul`` marks ``op == "matmul"`` layers (a 1-column output plane).
     ``bits`` is the MAC operand precision, max(``input_bits``, ``weight_bits``).
     """
 
     names: tuple[str, ...]
     ops: tuple[str, ...]
     is_mac: np.ndarray
+    is_matmul: np.ndarray
     n: np.ndarray
     g: np.ndarray
     k: np.ndarray
@@ -96,10 +98,16 @@ class LayerBatch:
         }
         arrays = {name: col([fn(layer) for layer in layers]) for name, fn in get.items()}
         return cls(names=tuple(l.name for l in layers), ops=tuple(l.op for l in layers),
-                   is_mac=np.asarray([l.is_mac for l in layers]).reshape(1, -1), **arrays)
+                   is_mac=np.asarray([l.is_mac for l in layers]).reshape(1, -1),
+                   is_matmul=np.asarray([l.op == "matmul" for l in layers]).reshape(1, -1), **arrays)
 
     def __len__(self) -> int:
         return len(self.names)
+
+    @property
+    def work(self) -> np.ndarray:
+        """Useful operations, as floats: MACs of a MAC layer, operations of a vector layer."""
+        return np.where(self.is_mac, self.macs, self.vector_ops).astype(float)
 
     # -- precision ---------------------------------------------------------------
     @property
@@ -173,6 +181,14 @@ class ConfigBatch:
             return self.params[key]
         return self.options[key]
 
+    def floats(self, name: str) -> np.ndarray:
+        """A numeric parameter as a ``(C, 1)`` float array."""
+        return np.asarray(self.params[name], dtype=float)
+
+    def ints(self, name: str) -> np.ndarray:
+        """A numeric parameter as a ``(C, 1)`` int64 array."""
+        return np.asarray(self.params[name], dtype=np.int64)
+
 
 @dataclass(frozen=True)
 class CostArrays:
@@ -214,6 +230,25 @@ def bounded_latency(compute_cycles, traffic_bytes: Mapping[str, np.ndarray],
     stacked = np.stack(np.broadcast_arrays(*candidates))
     bound = np.argmax(stacked, axis=0)
     return stacked.max(axis=0) + fill_drain_cycles, bound
+
+
+def raise_unmappable(model: str, layers: LayerBatch, bad, field: str, values, detail) -> None:
+    """Raise MappingError for the first (config, layer) flagged in ``bad`` (broadcast
+    to (C, L); row-major order): ``model '<model>': layer '<layer>': field '<field>' =
+    <value>: <detail>``. ``values`` holds the offending field per (config, layer) (a
+    (C, 1) config column or a (C, L) array); ``detail`` is a string or
+    ``detail(config, layer)`` -> string (indices into ``bad``). Does nothing if
+    nothing is flagged."""
+    bad = np.atleast_2d(bad)
+    if not bad.any():
+        return
+    row, col = np.argwhere(bad)[0]
+    value = np.broadcast_to(values, bad.shape)[row, col].item()
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    layer = layers.names[col] if col < len(layers) else "?"
+    text = detail(row, col) if callable(detail) else detail
+    raise MappingError(f"model '{model}': layer '{layer}': field '{field}' = {value!r}: {text}")
 
 
 def check_costs(costs: CostArrays, model: str, layer_names: Sequence[str]) -> None:

@@ -1,13 +1,19 @@
-"""Math shared by the dataflow models: vector (non-MAC) layers."""
+"""Math shared by the dataflow models: vector (non-MAC) layers (one policy for
+every ASIC model, ``vector_layer_costs``), and solving a config-dependent
+mapping once per distinct config (``solve_per_unique``)."""
 
 from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from typing import NamedTuple
 
 import numpy as np
 
 from ..units import ceil_div
 from .base import LayerBatch
 
-__all__ = ["ceil_div", "vector_compute_cycles", "vector_traffic_bytes"]
+__all__ = ["VectorCosts", "solve_per_unique", "vector_compute_cycles", "vector_layer_costs", "vector_traffic_bytes"]
 
 
 def vector_compute_cycles(layers: LayerBatch, lanes):
@@ -18,3 +24,79 @@ def vector_compute_cycles(layers: LayerBatch, lanes):
 def vector_traffic_bytes(layers: LayerBatch):
     """A vector layer streams its operands once: bytes read plus bytes written."""
     return (layers.read_bytes + layers.write_bytes).astype(float)
+
+
+# -- solving once per distinct config ------------------------------------------------
+
+def solve_per_unique(columns: Mapping[str, np.ndarray], fn: Callable):
+    """``fn(**columns)`` computed once per distinct row of ``columns``.
+
+    A design-space sweep often repeats the parameters a mapping depends on (only
+    the clock or the DRAM bandwidth varies, say). ``columns`` are the ``(C, 1)``
+    config fields the mapping depends on; ``fn`` is called with the distinct rows
+    (each column ``(U, 1)``, in its own dtype) and returns an array, a tuple
+    (named or not), a dataclass or a dict of arrays whose first axis is ``U``;
+    each is indexed back to ``C`` rows. Arrays with a first axis of 1 (layer-only
+    results) are broadcast and returned as they are. ``fn`` must treat rows
+    independently (no reductions over configs), so that the result equals
+    ``fn(**columns)``; checks that report the *first* bad config belong after it.
+    """
+    names = list(columns)
+    arrays = [np.asarray(columns[name]).reshape(-1, 1) for name in names]
+    size = max(a.shape[0] for a in arrays)
+    stacked = np.concatenate([np.broadcast_to(a.astype(float), (size, 1)) for a in arrays], axis=1)
+    unique, inverse = np.unique(stacked, axis=0, return_inverse=True)
+    args = {name: unique[:, i:i + 1].astype(a.dtype) for i, (name, a) in enumerate(zip(names, arrays))}
+    return _rows(fn(**args), inverse.reshape(-1), len(unique))
+
+
+def _rows(result, inverse, n_unique):
+    """``result`` (as ``solve_per_unique`` describes) indexed back to one row per config."""
+    if isinstance(result, np.ndarray):
+        if result.ndim and result.shape[0] == n_unique:
+            return result[inverse]
+        return result
+    if dataclasses.is_dataclass(result):
+        return type(result)(**{f.name: _rows(getattr(result, f.name), inverse, n_unique)
+                               for f in dataclasses.fields(result)})
+    if isinstance(result, tuple):
+        items = [_rows(a, inverse, n_unique) for a in result]
+        return type(result)(*items) if hasattr(result, "_fields") else tuple(items)
+    if isinstance(result, dict):
+        return {k: _rows(v, inverse, n_unique) for k, v in result.items()}
+    return result
+
+
+# -- vector (non-MAC) layers: one policy for every ASIC model --------------------------
+
+class VectorCosts(NamedTuple):
+    """What a vector (non-MAC) layer costs on an ASIC, each (C, L) or (1, L).
+
+    The policy every ASIC model follows: the layer's operations run on ``lanes``
+    ALUs, one operation per lane per cycle; its operands stream from DRAM through
+    the on-chip buffer once -- each word read is one buffer access and one DRAM
+    access, each word written likewise -- and never touch the PE-local stores or
+    the NoC; each operation costs ``Technology.vector_op_pj`` (an adder's share of
+    a MAC), charged under energy key ``mac``."""
+    compute_cycles: np.ndarray   # ceil(vector_ops / lanes)
+    words: np.ndarray            # words read + written: the buffer's and DRAM's accesses
+    read_words: np.ndarray       # the words read (input width) ...
+    write_words: np.ndarray      # ... and written (output width), for models with split buffers
+    mac_words: np.ndarray        # ``bytes`` as MAC-precision words: buffer and DRAM energy at ``bits``
+    bytes: np.ndarray            # bytes read + written: the buffer's and DRAM's traffic
+    op_pj: np.ndarray            # the operations' energy
+
+
+def vector_layer_costs(layers: LayerBatch, lanes, tech) -> VectorCosts:
+    """The costs of ``layers`` as vector layers on ``lanes`` ALUs (see VectorCosts);
+    meaningful where ``layers.is_mac`` is False."""
+    traffic = vector_traffic_bytes(layers)
+    return VectorCosts(
+        compute_cycles=vector_compute_cycles(layers, lanes),
+        words=layers.vector_words,
+        read_words=layers.read_bytes / layers.input_bytes_per_elem,
+        write_words=layers.write_bytes / layers.output_bytes_per_elem,
+        mac_words=traffic / layers.bytes_per_elem,
+        bytes=traffic,
+        op_pj=layers.vector_ops * tech.vector_op_pj(layers.bits),
+    )

@@ -98,7 +98,7 @@ def maestro_rs_runtime(layers: LayerBatch, pes, lanes, noc_elems):
     the step delay (``AnalyzeClusterLevel_V2``): ``max(inner, ingress, egress)``
     per step (double buffering, ``_step_delay``; inner = the cluster's runtime,
     ``maestro_cluster_runtime``), except the first ("all init") step, which pays
-    ``inner + ingress`` with the ingress not overlapped (``_first_step``).
+    ``inner + ingress`` with the ingress not overlapped (``_first_ingress``).
 
     **Steps.** ``ceil(K/2)`` filter tiles x ``ceil(C/4)`` channel tiles (both
     with their smaller edge tile; a depthwise layer's channels play C, as in
@@ -128,13 +128,16 @@ def maestro_rs_runtime(layers: LayerBatch, pes, lanes, noc_elems):
     c_tiles = _tiles(channels, MAESTRO_RS_C_TILE)
     runtime = 0.0
     steps = 0
+    first = None                                 # (inner, steady delay) of the first, full-size tile
     for k_t, n_k in k_tiles:
         for c_t, n_c in c_tiles:
             count = n_k * n_c * positions
-            runtime = runtime + count * _step_delay(layers, k_t, c_t, cluster, active, lanes, noc_elems)[1]
+            inner, delay = _step_delay(layers, k_t, c_t, cluster, active, lanes, noc_elems)
+            first = (inner, delay) if first is None else first
+            runtime = runtime + count * delay
             steps = steps + count
-    inner0, steady0, first_ingress = _first_step(layers, k_tiles[0][0], c_tiles[0][0], cluster, active,
-                                                 lanes, noc_elems)
+    inner0, steady0 = first
+    first_ingress = _first_ingress(layers, k_tiles[0][0], c_tiles[0][0], active, noc_elems)
     runtime = runtime + inner0 + first_ingress - steady0
     return {"runtime": runtime, "steps": steps, "compute_delay": np.maximum(inner0, 1.0),
             "active_clusters": layers.p / folds}
@@ -163,13 +166,10 @@ def _step_delay(layers: LayerBatch, k_t, c_t, cluster, active, lanes, noc_elems)
     return inner, np.maximum(inner, np.maximum(ingress, egress))
 
 
-def _first_step(layers: LayerBatch, k_t, c_t, cluster, active, lanes, noc_elems):
-    """The first step (first, full-size tile) pays inner + its ingress with no
-    overlap and no reuse: the weight tile once plus every active cluster's input
-    window (``k_t*c_t*R*S + clusters*c_t*R*S``; 2016 elements for 3x3 on 54
-    clusters -> 2 cycles, 12,789 for CONV1 -> 13), instead of the steady delay.
-    Returns (inner, steady delay, first ingress)."""
+def _first_ingress(layers: LayerBatch, k_t, c_t, active, noc_elems):
+    """The first step (first, full-size tile) pays its inner runtime + this ingress
+    with no overlap and no reuse, instead of the steady delay: the weight tile once
+    plus every active cluster's input window (``k_t*c_t*R*S + clusters*c_t*R*S``;
+    2016 elements for 3x3 on 54 clusters -> 2 cycles, 12,789 for CONV1 -> 13)."""
     r, s = layers.r, layers.s
-    inner, steady = _step_delay(layers, k_t, c_t, cluster, active, lanes, noc_elems)
-    ingress = np.ceil(layers.mac_words(inputs=active * c_t * r * s, weights=k_t * c_t * r * s) / noc_elems)
-    return inner, steady, ingress
+    return np.ceil(layers.mac_words(inputs=active * c_t * r * s, weights=k_t * c_t * r * s) / noc_elems)

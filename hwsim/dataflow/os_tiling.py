@@ -30,9 +30,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import MappingError
-from .base import LayerBatch
-from .common import ceil_div
+from ..units import ceil_div
+from .base import LayerBatch, raise_unmappable
 
 # Tiling candidates: band rows P/2^i, filter blocks K/4^j, channel blocks C/4^j
 # (plus 1), and two loop orders.
@@ -144,19 +143,8 @@ def dram_traffic(layers: LayerBatch, l2_bytes):
     DRAM traffic that fits ``l2_bytes``; a MAC layer with no fitting tile is unmappable."""
     req, (dram_in, dram_w, dram_out) = dram_tiling(layers)
     mac_words, tile = best_fitting(req, layers.mac_words(dram_in, dram_w, dram_out), l2_bytes)
-    bad = layers.is_mac & np.isnan(mac_words)
-    if bad.any():
-        smallest = req.min(axis=0)
-        need = lambda col: f"the smallest tile (one output row, one channel, one filter) needs {int(smallest[col])} bytes"
-        _raise_unmappable(layers, bad, "l2_bytes", l2_bytes, need)
+    smallest = req.min(axis=0)
+    raise_unmappable("output_stationary", layers, layers.is_mac & np.isnan(mac_words), "l2_bytes", l2_bytes,
+                     lambda _, col: f"too small; the smallest tile (one output row, one channel, one filter) "
+                                    f"needs {int(smallest[col])} bytes")
     return np.nan_to_num(mac_words), (dram_in + dram_w + dram_out)[tile, np.arange(len(layers))]
-
-
-# -- errors (also used by output_stationary's L1 check) ---------------------------
-
-def _raise_unmappable(layers, bad, field, values, need):
-    """MappingError for the first (config, layer) flagged in ``bad`` (C, L): ``values``
-    is the config field (C, 1) that is too small, ``need(col)`` what layer ``col`` needs."""
-    row, col = np.argwhere(bad)[0]
-    raise MappingError(f"layer '{layers.names[col]}': field '{field}' = {np.asarray(values[row]).flat[0].item()!r}: "
-                       f"too small; {need(col)}")

@@ -50,8 +50,8 @@ moved and charged at their own widths (accesses count words); MACs at ``bits`` =
 max(input, weight).
 
 Vector (non-MAC) layers run on the PEs as ``pes`` ALU lanes and stream their
-bytes through L2 once (``common.vector_*``); each operation is charged one MAC's
-energy (an upper bound: an add or compare costs less than a multiply-add).
+bytes through L2 and DRAM once, each operation charged an adder's share of a MAC
+(``common.vector_layer_costs``, the policy of every ASIC model).
 """
 
 from __future__ import annotations
@@ -60,14 +60,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..hardware.area import default_area_mm2, maestro2020_area_um2
+from ..hardware.area import default_area_mm2, maestro2020_area_mm2
 from ..hardware.memory import MemoryLevel
 from ..hardware.params import AREA_MODEL, CLOCK_HZ, TECHNOLOGY, Param
-from ..units import um2_to_mm2
-from .base import ConfigBatch, CostArrays, LayerBatch, bounded_latency
-from .common import ceil_div, vector_compute_cycles, vector_traffic_bytes
+from ..units import ceil_div
+from .base import ConfigBatch, CostArrays, LayerBatch, bounded_latency, raise_unmappable
+from .common import VectorCosts, vector_layer_costs
 from .os_tiling import (  # noqa: F401 - best_fitting, dram_tiling: re-exported, part of this model's API
-    _raise_unmappable,
     best_fitting,
     dram_tiling,
     dram_traffic,
@@ -95,8 +94,9 @@ IN_FIFO_WORDS = 2
 # Bytes/cycle a PE can receive from its neighbours (two 32-bit ports); never the
 # bound for <= 32-bit layers since a PE consumes at most one input word per MAC.
 L1_PORT_BYTES_PER_CYCLE = 8.0
-# The maestro2020 area model's MAC lanes per PE (see module docstring).
+# The maestro2020 area model's MAC lanes per PE and NoC element width (see module docstring).
 MAESTRO_VECTOR_WIDTH = 1
+MAESTRO_NOC_ELEM_BITS = 8
 
 
 # -- spatial mapping -----------------------------------------------------------
@@ -105,7 +105,7 @@ def output_plane(layers: LayerBatch):
     """(Y, X, K_temporal, is_matmul): the output plane unrolled on the array, the
     output channels iterated in time, and which layers are matmuls (their plane is
     M x N, with no temporal channel loop)."""
-    is_mm = np.asarray([op == "matmul" for op in layers.ops]).reshape(1, -1)
+    is_mm = layers.is_matmul
     return layers.p, np.where(is_mm, layers.k, layers.q), np.where(is_mm, 1, layers.k), is_mm
 
 
@@ -154,13 +154,11 @@ def psums_per_pe(layers: LayerBatch, l1_bytes, k_t):
     whose PEs cannot hold even one is unmappable."""
     k1_max = np.floor((l1_bytes - IN_FIFO_WORDS * layers.input_bytes_per_elem)
                       / layers.output_bytes_per_elem).astype(np.int64)
-    bad = layers.is_mac & (k1_max < 1)
-    if bad.any():
-        def need(col):
-            bi, bo = layers.input_bits[0][col], layers.output_bits[0][col]
-            return (f"a PE needs one partial sum of {bo} bits and {IN_FIFO_WORDS} input FIFO words of {bi} bits = "
-                    f"{(bo + IN_FIFO_WORDS * bi) / 8:g} bytes")
-        _raise_unmappable(layers, bad, "l1_bytes", l1_bytes, need)
+    def need(_, col):
+        bi, bo = layers.input_bits[0][col], layers.output_bits[0][col]
+        return (f"too small; a PE needs one partial sum of {bo} bits and {IN_FIFO_WORDS} input FIFO words of "
+                f"{bi} bits = {(bo + IN_FIFO_WORDS * bi) / 8:g} bytes")
+    raise_unmappable("output_stationary", layers, layers.is_mac & (k1_max < 1), "l1_bytes", l1_bytes, need)
     return np.clip(np.minimum(k1_max, k_t), 1, None)
 
 
@@ -194,66 +192,63 @@ def array_traffic(layers: LayerBatch, m: SpatialMapping, k1) -> ArrayTraffic:
 
 # -- per-level bytes, accesses, energy ----------------------------------------------
 # MAC layers use the counts above; vector layers stream their operands once from
-# DRAM through L2 (common.vector_traffic_bytes) and never touch L1 or the NoC.
+# DRAM through L2 (common.vector_layer_costs) and never touch L1 or the NoC.
 
-def level_traffic_bytes(layers: LayerBatch, array: ArrayTraffic, dram_mac_words):
+def level_traffic_bytes(layers: LayerBatch, array: ArrayTraffic, dram_mac_words, vec: VectorCosts):
     """Bytes each level delivers (latency bounds): L1 receives the input arrivals,
     L2 feeds the array, DRAM feeds L2."""
-    is_mac, bpe, vec_bytes = layers.is_mac, layers.bytes_per_elem, vector_traffic_bytes(layers)
+    is_mac, bpe = layers.is_mac, layers.bytes_per_elem
     return {
         "l1": np.where(is_mac, array.arrivals * layers.input_bytes_per_elem, 0.0),
-        "l2": np.where(is_mac, array.mac_words * bpe, vec_bytes),
-        "dram": np.where(is_mac, dram_mac_words * bpe, vec_bytes),
+        "l2": np.where(is_mac, array.mac_words * bpe, vec.bytes),
+        "dram": np.where(is_mac, dram_mac_words * bpe, vec.bytes),
     }
 
 
-def level_accesses(layers: LayerBatch, array: ArrayTraffic, dram_words):
+def level_accesses(layers: LayerBatch, array: ArrayTraffic, dram_words, vec: VectorCosts):
     """Word accesses per level. L1: each MAC reads and writes its partial sum and
     reads its input (3 per MAC), and each arriving input is written once. L2: the
     array's words plus the words filled from / drained to DRAM."""
     is_mac, macs = layers.is_mac, layers.macs.astype(float)
     return {
         "l1": np.where(is_mac, 3.0 * macs + array.arrivals, 0.0),
-        "l2": np.where(is_mac, array.words + dram_words, layers.vector_words),
-        "dram": np.where(is_mac, dram_words, layers.vector_words),
+        "l2": np.where(is_mac, array.words + dram_words, vec.words),
+        "dram": np.where(is_mac, dram_words, vec.words),
     }
 
 
-def level_mac_words(layers: LayerBatch, array: ArrayTraffic, dram_mac_words):
+def level_mac_words(layers: LayerBatch, array: ArrayTraffic, dram_mac_words, vec: VectorCosts):
     """Accesses counted in MAC-precision words, the unit energy is charged in (each
     tensor's words scaled by its width / ``bits``); the NoC also carries the inter-PE shifts."""
     is_mac, words, macs = layers.is_mac, layers.mac_words, layers.macs.astype(float)
-    vec_words = vector_traffic_bytes(layers) / layers.bytes_per_elem
     return {
         "l1": np.where(is_mac, macs * words(inputs=1.0, outputs=2.0) + words(inputs=array.arrivals), 0.0),
-        "l2": np.where(is_mac, array.mac_words + dram_mac_words, vec_words),
-        "dram": np.where(is_mac, dram_mac_words, vec_words),
+        "l2": np.where(is_mac, array.mac_words + dram_mac_words, vec.mac_words),
+        "dram": np.where(is_mac, dram_mac_words, vec.mac_words),
         "noc": np.where(is_mac, array.mac_words + words(inputs=array.shifts), 0.0),
     }
 
 
-def memory_levels(configs: ConfigBatch, tech) -> tuple[MemoryLevel, ...]:
+def memory_levels(configs: ConfigBatch) -> tuple[MemoryLevel, ...]:
     """L1 (per PE, ``pes`` copies, fed by the neighbour ports), L2 (fed to the array
-    at the NoC bandwidth) and DRAM, with their bandwidths for the latency bound and
-    16-bit per-access energies."""
-    pes = np.asarray(configs["pes"], dtype=np.int64)
-    l1_bytes = np.asarray(configs["l1_bytes"], dtype=np.int64)
-    l2_bytes = np.asarray(configs["l2_bytes"], dtype=np.int64)
-    clock = np.asarray(configs["clock_hz"], dtype=float)
+    at the NoC bandwidth) and DRAM, with their capacities (SRAM energy) and
+    bandwidths (the latency bound)."""
     return (
-        MemoryLevel("l1", l1_bytes, pes * L1_PORT_BYTES_PER_CYCLE),
-        MemoryLevel("l2", l2_bytes, np.asarray(configs["noc_bw_bytes_per_cycle"], dtype=float)),
-        MemoryLevel("dram", np.full_like(clock, np.inf), np.asarray(configs["dram_bw_bytes_per_cycle"], dtype=float)),
+        MemoryLevel("l1", configs.ints("l1_bytes"), configs.ints("pes") * L1_PORT_BYTES_PER_CYCLE),
+        MemoryLevel("l2", configs.ints("l2_bytes"), configs.floats("noc_bw_bytes_per_cycle")),
+        MemoryLevel("dram", np.full_like(configs.floats("clock_hz"), np.inf),
+                    configs.floats("dram_bw_bytes_per_cycle")),
     )
 
 
-def energy_pj(layers: LayerBatch, tech, mac_words, levels, area, seconds):
-    """MACs (vector layers: operations) x MAC energy, each level's MAC-precision
-    words x its per-access energy at ``bits`` (SRAM by capacity), leakage x time."""
+def energy_pj(layers: LayerBatch, tech, mac_words, levels, area, seconds, vec: VectorCosts):
+    """MACs x MAC energy (vector layers: their operations, ``vec.op_pj``), each
+    level's MAC-precision words x its per-access energy at ``bits`` (SRAM by
+    capacity), leakage x time."""
     bits = layers.bits
     l1, l2 = levels[0].capacity_bytes, levels[1].capacity_bytes          # SRAM energy by capacity
     return {
-        "mac": np.where(layers.is_mac, layers.macs.astype(float), layers.vector_ops) * tech.mac_pj(bits),
+        "mac": np.where(layers.is_mac, layers.macs.astype(float) * tech.mac_pj(bits), vec.op_pj),
         "l1": mac_words["l1"] * tech.sram_pj_per_access(l1, bits),
         "l2": mac_words["l2"] * tech.sram_pj_per_access(l2, bits),
         "dram": mac_words["dram"] * tech.dram_pj_per_access(bits),
@@ -269,20 +264,21 @@ def cost(layers: LayerBatch, configs: ConfigBatch) -> CostArrays:
     map the output plane (compute cycles), size the partial-sum block per PE, count
     the array's and DRAM's words, then per-level bytes -> latency, accesses -> energy."""
     tech, is_mac = configs.technology, layers.is_mac
-    pes = np.asarray(configs["pes"], dtype=np.int64)                      # (C, 1)
-    clock = np.asarray(configs["clock_hz"], dtype=float)
+    pes, clock = configs.ints("pes"), configs.floats("clock_hz")          # (C, 1)
     m = spatial_mapping(layers, pes)
-    k1 = psums_per_pe(layers, np.asarray(configs["l1_bytes"], dtype=np.int64), m.k_t)
+    k1 = psums_per_pe(layers, configs.ints("l1_bytes"), m.k_t)
     array = array_traffic(layers, m, k1)
-    dram_mac_words, dram_words = dram_traffic(layers, np.asarray(configs["l2_bytes"], dtype=np.int64))
+    dram_mac_words, dram_words = dram_traffic(layers, configs.ints("l2_bytes"))
 
-    compute = np.where(is_mac, m.mac_cycles, vector_compute_cycles(layers, pes))
-    traffic = level_traffic_bytes(layers, array, dram_mac_words)
-    levels = memory_levels(configs, tech)
+    vec = vector_layer_costs(layers, pes, tech)
+    compute = np.where(is_mac, m.mac_cycles, vec.compute_cycles)
+    traffic = level_traffic_bytes(layers, array, dram_mac_words, vec)
+    levels = memory_levels(configs)
     fill_drain = np.where(is_mac, (m.rows_used + m.cols_used).astype(float), 0.0)   # shift in, drain out
     latency, bound = bounded_latency(compute, traffic, levels, fill_drain)
     area = _area_mm2(configs, tech)
-    energy = energy_pj(layers, tech, level_mac_words(layers, array, dram_mac_words), levels, area, latency / clock)
+    energy = energy_pj(layers, tech, level_mac_words(layers, array, dram_mac_words, vec), levels, area,
+                       latency / clock, vec)
 
     macs = layers.macs.astype(float)
     full = lambda a: np.broadcast_to(np.asarray(a, dtype=float), latency.shape)
@@ -290,8 +286,8 @@ def cost(layers: LayerBatch, configs: ConfigBatch) -> CostArrays:
         levels=levels,
         compute_cycles=full(compute),
         latency_cycles=latency,
-        utilization=np.where(is_mac, macs, layers.vector_ops) / (pes * latency),
-        accesses={k: full(v) for k, v in level_accesses(layers, array, dram_words).items()},
+        utilization=layers.work / (pes * latency),
+        accesses={k: full(v) for k, v in level_accesses(layers, array, dram_words, vec).items()},
         traffic_bytes={k: full(v) for k, v in traffic.items()},
         energy_pj={k: full(v) for k, v in energy.items()},
         bound=bound,
@@ -310,10 +306,8 @@ def cost(layers: LayerBatch, configs: ConfigBatch) -> CostArrays:
 
 def _area_mm2(configs: ConfigBatch, tech) -> np.ndarray:
     """(C,) area: hwsim's default model, or MAESTRO's 2020 closed form."""
-    pes = np.asarray(configs["pes"]).reshape(-1)
-    l1 = np.asarray(configs["l1_bytes"]).reshape(-1)
-    l2 = np.asarray(configs["l2_bytes"]).reshape(-1)
-    noc = np.asarray(configs["noc_bw_bytes_per_cycle"], dtype=float).reshape(-1)
+    pes, l1, l2 = (np.asarray(configs[name]).reshape(-1) for name in ("pes", "l1_bytes", "l2_bytes"))
+    noc = configs.floats("noc_bw_bytes_per_cycle").reshape(-1)
     if configs["area_model"] == "maestro2020":
-        return um2_to_mm2(maestro2020_area_um2(pes, MAESTRO_VECTOR_WIDTH, l1, l2, noc))
+        return maestro2020_area_mm2(pes, MAESTRO_VECTOR_WIDTH, l1, l2, noc, elem_bits=MAESTRO_NOC_ELEM_BITS)
     return default_area_mm2(tech, pes, l1, l2, noc, bits=16)

@@ -59,7 +59,6 @@ import numpy as np
 from ..hardware.memory import MemoryLevel
 from ..hardware.params import CLOCK_HZ, Param
 from .base import ConfigBatch, CostArrays, LayerBatch, bounded_latency
-from .common import vector_traffic_bytes
 
 PARAMETERS: dict[str, Param] = {
     "clock_hz": CLOCK_HZ,
@@ -78,15 +77,10 @@ PARAMETERS: dict[str, Param] = {
 PRECISION_RULE = ((8, "peak_int8_ops_per_s"), (16, "peak_fp16_flops_per_s"), (np.inf, "peak_fp32_flops_per_s"))
 
 
-def _param(configs: ConfigBatch, name: str) -> np.ndarray:
-    """A numeric parameter as a ``(C, 1)`` float array."""
-    return np.asarray(configs[name], dtype=float)
-
-
 def peak_flops_per_s(layers: LayerBatch, configs: ConfigBatch) -> np.ndarray:
     """(C, L) datasheet peak for each layer's precision (see PRECISION_RULE)."""
     bits = layers.bits
-    int8, fp16, fp32 = (_param(configs, name) for _, name in PRECISION_RULE)
+    int8, fp16, fp32 = (configs.floats(name) for _, name in PRECISION_RULE)
     return np.where(bits <= PRECISION_RULE[0][0], int8, np.where(bits <= PRECISION_RULE[1][0], fp16, fp32))
 
 
@@ -96,7 +90,7 @@ def _compute_cycles(layers: LayerBatch, configs: ConfigBatch, mac_peak):
     per FP32 lane per cycle. Returns ``(cycles, peak, work)``, the latter two per (config, layer)."""
     peak = np.where(layers.is_mac, mac_peak, _vector_ops_per_s(configs))
     work = np.where(layers.is_mac, 2.0 * layers.macs.astype(float), layers.vector_ops.astype(float))
-    cycles = work / (peak * _param(configs, "compute_fraction")) * _param(configs, "clock_hz")
+    cycles = work / (peak * configs.floats("compute_fraction")) * configs.floats("clock_hz")
     return cycles, peak, work
 
 
@@ -104,34 +98,32 @@ def _vector_ops_per_s(configs: ConfigBatch):
     """One op per FP32 lane per cycle. The datasheet FP32 peak counts a fused multiply-add
     as 2 FLOPs per lane (A100: 19.5e12 = 2 x 6912 lanes x 1.41 GHz), so an add, max or
     compare -- one op -- runs at half that figure."""
-    return _param(configs, "peak_fp32_flops_per_s") / 2.0
+    return configs.floats("peak_fp32_flops_per_s") / 2.0
 
 
 def _dram_level(configs: ConfigBatch) -> MemoryLevel:
     """The one memory level: DRAM at its achievable bandwidth, in bytes per cycle
     (energy is TDP x time, see ``_energy``)."""
-    clock = _param(configs, "clock_hz")
+    clock = configs.floats("clock_hz")
     return MemoryLevel(name="dram", capacity_bytes=np.full_like(clock, np.inf),
-                       bw_bytes_per_cycle=_param(configs, "mem_bw_bytes_per_s") * _param(configs, "bw_fraction") / clock)
+                       bw_bytes_per_cycle=configs.floats("mem_bw_bytes_per_s") * configs.floats("bw_fraction") / clock)
 
 
 def _dram_bytes(layers: LayerBatch, shape):
     """Memory roof's bytes: the compulsory bytes (vector layers: their stated bytes)."""
-    dram_bytes = np.where(layers.is_mac, layers.compulsory_bytes, vector_traffic_bytes(layers)).astype(float)
-    return np.broadcast_to(dram_bytes, shape)
+    return np.broadcast_to(layers.compulsory_bytes.astype(float), shape)
 
 
 def _utilization(layers: LayerBatch, configs: ConfigBatch, mac_peak, latency):
     """MACs per cycle over the layer's own precision peak (vector layers: ops over FP32 lanes)."""
-    peak_per_cycle = np.where(layers.is_mac, mac_peak / 2.0, _vector_ops_per_s(configs)) / _param(configs, "clock_hz")
-    useful = np.where(layers.is_mac, layers.macs, layers.vector_ops.astype(float))
-    return np.divide(useful, peak_per_cycle * latency, out=np.zeros_like(latency), where=latency > 0)
+    peak_per_cycle = np.where(layers.is_mac, mac_peak / 2.0, _vector_ops_per_s(configs)) / configs.floats("clock_hz")
+    return np.divide(layers.work, peak_per_cycle * latency, out=np.zeros_like(latency), where=latency > 0)
 
 
 def _energy(configs: ConfigBatch, compute_cycles, launch_cycles, latency):
     """TDP x time (an upper bound), split by what the time was spent on: ``mac`` the
     compute roof, ``dram`` what the memory roof adds beyond it, ``leakage`` the launch."""
-    pj_per_cycle = _param(configs, "tdp_w") / _param(configs, "clock_hz") * 1e12
+    pj_per_cycle = configs.floats("tdp_w") / configs.floats("clock_hz") * 1e12
     memory_extra = np.maximum(latency - launch_cycles - compute_cycles, 0.0)
     return {"mac": pj_per_cycle * compute_cycles, "dram": pj_per_cycle * memory_extra,
             "leakage": np.broadcast_to(pj_per_cycle * launch_cycles, latency.shape)}
@@ -142,18 +134,18 @@ def _peak_macs_per_cycle(layers: LayerBatch, configs: ConfigBatch, mac_peak):
     there are none), so that a whole network's utilization never exceeds 1."""
     mac_layers = np.broadcast_to(layers.is_mac, mac_peak.shape)
     best = np.where(mac_layers, mac_peak, 0.0).max(axis=1, initial=0.0)
-    best = np.where(mac_layers.any(axis=1), best, _param(configs, "peak_fp16_flops_per_s")[:, 0])
-    return best / 2.0 / _param(configs, "clock_hz")[:, 0]
+    best = np.where(mac_layers.any(axis=1), best, configs.floats("peak_fp16_flops_per_s")[:, 0])
+    return best / 2.0 / configs.floats("clock_hz")[:, 0]
 
 
 def cost(layers: LayerBatch, configs: ConfigBatch) -> CostArrays:
     """Roofline cost of each layer (one kernel per layer) on each GPU config."""
-    clock = _param(configs, "clock_hz")                                        # (C, 1)
+    clock = configs.floats("clock_hz")                                        # (C, 1)
     mac_peak = peak_flops_per_s(layers, configs)                               # (C, L)
     compute_cycles, peak, work = _compute_cycles(layers, configs, mac_peak)
     dram = _dram_level(configs)
     dram_bytes = _dram_bytes(layers, compute_cycles.shape)
-    launch_cycles = _param(configs, "launch_overhead_s") * clock
+    launch_cycles = configs.floats("launch_overhead_s") * clock
     latency, bound = bounded_latency(compute_cycles, {"dram": dram_bytes}, (dram,), launch_cycles)
     intensity = np.divide(work * np.ones_like(dram_bytes), dram_bytes, out=np.zeros_like(latency),
                           where=dram_bytes > 0)
@@ -166,7 +158,7 @@ def cost(layers: LayerBatch, configs: ConfigBatch) -> CostArrays:
         traffic_bytes={"dram": dram_bytes},
         energy_pj=_energy(configs, compute_cycles, launch_cycles, latency),
         bound=bound,
-        area_mm2=_param(configs, "die_mm2").reshape(-1),
+        area_mm2=configs.floats("die_mm2").reshape(-1),
         peak_macs_per_cycle=_peak_macs_per_cycle(layers, configs, mac_peak),
         clock_hz=clock.reshape(-1),
         extras={"arithmetic_intensity_flop_per_byte": intensity,

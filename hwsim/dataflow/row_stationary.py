@@ -67,13 +67,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import MappingError
-from ..hardware.area import default_area_mm2, maestro2020_area_um2
+from ..hardware.area import default_area_mm2, maestro2020_area_mm2
 from ..hardware.memory import MemoryLevel
 from ..hardware.params import AREA_MODEL, CLOCK_HZ, TECHNOLOGY, Param
-from ..units import um2_to_mm2
-from .base import ConfigBatch, CostArrays, LayerBatch, bounded_latency
-from .common import vector_compute_cycles, vector_traffic_bytes
+from .base import ConfigBatch, CostArrays, LayerBatch, bounded_latency, raise_unmappable
+from .common import VectorCosts, vector_layer_costs
 from .maestro_rs import maestro_cluster_pes, maestro_rs_runtime
 from .rs_mapping import fastest_mapping, spad_words
 
@@ -113,35 +111,33 @@ def cost(layers: LayerBatch, configs: ConfigBatch) -> CostArrays:
     level, then charge latency, energy and area. Vector layers go through the MAC
     formulas with harmless shapes and are replaced by their vector costs (np.where)."""
     tech = configs.technology
-    pes = configs["pes"].astype(np.int64)
-    pe_rows = configs["pe_rows"].astype(np.int64)
-    noc_bw = configs["noc_bw_bytes_per_cycle"].astype(float)
-    _check_configs(pes, pe_rows, layers)
+    pes, noc_bw = configs.ints("pes"), configs.floats("noc_bw_bytes_per_cycle")
+    _check_configs(pes, configs.ints("pe_rows"), layers)
     spads = spad_words(configs, layers)
     _check_spads(*spads, configs, layers)
-    mapping = fastest_mapping(layers, configs, pes, pe_rows, spads, noc_bw)
+    mapping = fastest_mapping(layers, configs)
     maestro = configs["step_timing"] == "maestro2020"
-    lanes = configs["maestro_vector_width"].astype(np.int64) if maestro else np.ones_like(pes)
+    lanes = configs.ints("maestro_vector_width") if maestro else np.ones_like(pes)
     timing = _maestro_timing(layers, pes, lanes, noc_bw) if maestro else None
     mac_compute = mapping.compute if timing is None else timing["runtime"].astype(float)
-    compute = np.where(layers.is_mac, mac_compute, vector_compute_cycles(layers, pes))
+    vec = vector_layer_costs(layers, pes, tech)
+    compute = np.where(layers.is_mac, mac_compute, vec.compute_cycles)
 
     counts = _word_counts(layers, mapping)
-    accesses, mac_words, traffic = _level_counts(layers, counts)
-    levels = _levels(configs, tech, pes, lanes, noc_bw, configs["dram_bw_bytes_per_cycle"].astype(float))
+    accesses, mac_words, traffic = _level_counts(layers, counts, vec)
+    levels = _levels(configs, pes, lanes, noc_bw)
     # MAESTRO's runtime already charges the first step's unoverlapped ingress.
     fill_drain = np.where(layers.is_mac & (not maestro), (mapping.rows + mapping.cols).astype(float), 0.0)
     latency, bound = bounded_latency(compute, traffic, levels, fill_drain)
-    latency = np.broadcast_to(latency, compute.shape)
-    clock = configs["clock_hz"].astype(float)
+    clock = configs.floats("clock_hz")
     area = _area_mm2(configs, tech, pes)
-    energy = _energy(layers, configs, tech, counts, spads, mac_words, area, latency / clock)
+    energy = _energy(layers, configs, tech, counts, spads, mac_words, area, latency / clock, vec)
     shape = compute.shape
     return CostArrays(
         levels=levels,
         compute_cycles=compute,
         latency_cycles=latency,
-        utilization=_utilization(layers, pes * lanes, latency),
+        utilization=_utilization(layers, pes * lanes, latency, maestro),
         accesses={name: np.broadcast_to(v, shape) for name, v in accesses.items()},
         traffic_bytes={name: np.broadcast_to(v, shape) for name, v in traffic.items()},
         energy_pj={name: np.broadcast_to(v, shape) for name, v in energy.items()},
@@ -158,7 +154,7 @@ def _maestro_timing(layers, pes, lanes, noc_bw):
     replaces the pipelined compute time (``maestro_rs.maestro_rs_runtime``);
     MAESTRO counts its NoC in elements, here MAC-precision words per cycle."""
     _check_maestro_clusters(pes, layers)
-    return maestro_rs_runtime(layers, pes, lanes, noc_bw / (layers.bits.astype(float) / 8.0))
+    return maestro_rs_runtime(layers, pes, lanes, noc_bw / layers.bytes_per_elem)
 
 
 @dataclass(frozen=True)
@@ -190,7 +186,7 @@ def _word_counts(layers: LayerBatch, m) -> _WordCounts:
     glb_ifmap = ins * m.n_k
     glb_filter = wts * m.w_reload
     glb_psum = outs * (2.0 * psum_passes - 1.0)
-    psum_hops = outs * m.n_c * m.n_s * np.maximum(layers.r - 1, 0)
+    psum_hops = outs * psum_passes * np.maximum(layers.r - 1, 0)
     return _WordCounts(
         dram_in=ins * m.i_reload, dram_w=wts * m.w_reload,
         dram_out=outs + np.where(m.spill, 2.0 * outs * (psum_passes - 1), 0.0),
@@ -198,39 +194,39 @@ def _word_counts(layers: LayerBatch, m) -> _WordCounts:
         spad_f=macs + glb_filter, spad_i=macs + glb_ifmap, spad_p=2.0 * macs + glb_psum + psum_hops)
 
 
-def _level_counts(layers: LayerBatch, w: _WordCounts):
+def _level_counts(layers: LayerBatch, w: _WordCounts, vec: VectorCosts):
     """Per level: ``accesses`` (words read + written), the same counts as
     MAC-precision words (``mac_words``, for energy at each tensor's width; plus
     the NoC) and ``traffic`` bytes across each level's bandwidth. The GLB is
     accessed by the array (GLB <-> PE words, which cross the NoC) and by its
-    fills from DRAM; vector layers read and write their operands once."""
-    mac, words, bpw = layers.is_mac, layers.mac_words, layers.bits.astype(float) / 8.0
-    vec_bytes = vector_traffic_bytes(layers)
+    fills from DRAM; vector layers read and write their operands once through
+    the GLB and DRAM (``common.vector_layer_costs``)."""
+    mac, words, bpw = layers.is_mac, layers.mac_words, layers.bytes_per_elem
     glb_array = w.glb_ifmap + w.glb_psum + w.glb_filter
     glb_array_mac_words = words(w.glb_ifmap, w.glb_filter, w.glb_psum)
     accesses = {"l1": np.where(mac, w.spad_f + w.spad_i + w.spad_p, 0.0),
-                "l2": np.where(mac, glb_array + w.dram_in + w.dram_w, layers.vector_words),
-                "dram": np.where(mac, w.dram_w + w.dram_in + w.dram_out, layers.vector_words)}
+                "l2": np.where(mac, glb_array + w.dram_in + w.dram_w, vec.words),
+                "dram": np.where(mac, w.dram_w + w.dram_in + w.dram_out, vec.words)}
     mac_words = {
         "l1": np.where(mac, words(w.spad_i, w.spad_f, w.spad_p), 0.0),
-        "l2": np.where(mac, glb_array_mac_words + words(inputs=w.dram_in, weights=w.dram_w), vec_bytes / bpw),
-        "dram": np.where(mac, words(w.dram_in, w.dram_w, w.dram_out), vec_bytes / bpw),
+        "l2": np.where(mac, glb_array_mac_words + words(inputs=w.dram_in, weights=w.dram_w), vec.mac_words),
+        "dram": np.where(mac, words(w.dram_in, w.dram_w, w.dram_out), vec.mac_words),
         "noc": np.where(mac, glb_array_mac_words + words(outputs=w.psum_hops), 0.0),
     }
-    traffic = {"l1": mac_words["l1"] * bpw, "l2": np.where(mac, glb_array_mac_words * bpw, vec_bytes),
+    traffic = {"l1": mac_words["l1"] * bpw, "l2": np.where(mac, glb_array_mac_words * bpw, vec.bytes),
                "dram": mac_words["dram"] * bpw}
     return accesses, mac_words, traffic
 
 
-def _energy(layers: LayerBatch, configs, tech, w: _WordCounts, spads, mac_words, area, seconds):
-    """Energy per component: MACs (vector ops at half a MAC), each scratchpad at
+def _energy(layers: LayerBatch, configs, tech, w: _WordCounts, spads, mac_words, area, seconds, vec: VectorCosts):
+    """Energy per component: MACs (vector layers: ``vec.op_pj``), each scratchpad at
     its own capacity and tensor width, GLB, NoC and DRAM words at MAC precision,
     and leakage over the layer's time."""
     mac, bits = layers.is_mac, layers.bits.astype(float)
     macs = layers.macs.astype(float)
     filter_w, ifmap_w, psum_w = spads
     return {
-        "mac": np.where(mac, macs * tech.mac_pj(bits), layers.vector_ops * tech.mac_pj(bits) / 2.0),
+        "mac": np.where(mac, macs * tech.mac_pj(bits), vec.op_pj),
         "l1": np.where(mac, w.spad_f * _spad_pj(tech, filter_w, layers.weight_bits)
                        + w.spad_i * _spad_pj(tech, ifmap_w, layers.input_bits)
                        + w.spad_p * _spad_pj(tech, psum_w, layers.output_bits), 0.0),
@@ -241,11 +237,11 @@ def _energy(layers: LayerBatch, configs, tech, w: _WordCounts, spads, mac_words,
     }
 
 
-def _utilization(layers: LayerBatch, peak, latency):
+def _utilization(layers: LayerBatch, peak, latency, maestro):
     """Useful work (MACs, or vector ops) per peak MAC slot over the latency.
     maestro2020: MAESTRO's 3x3 steps exceed pes x lanes MACs/cycle; clipped to 1."""
-    work = np.where(layers.is_mac, layers.macs.astype(float), layers.vector_ops.astype(float))
-    return np.clip(work / (peak * latency), 1e-12, 1.0)
+    utilization = layers.work / (peak * latency)
+    return np.clip(utilization, 1e-12, 1.0) if maestro else utilization
 
 
 # -- helpers -------------------------------------------------------------------------
@@ -274,62 +270,52 @@ def _extras(mac, macs, peak, compute, mapping, timing, shape):
 
 
 def _check_maestro_clusters(pes, layers):
-    cluster = np.broadcast_to(maestro_cluster_pes(layers), (pes.shape[0], len(layers)))
-    bad = layers.is_mac & (np.broadcast_to(pes, cluster.shape) < cluster)
-    if bad.any():
-        i, j = np.argwhere(bad)[0]
-        raise MappingError(f"model 'row_stationary': layer '{layers.names[j]}': field 'pes' = "
-                           f"{int(np.broadcast_to(pes, cluster.shape)[i, j])}: step_timing maestro2020 maps "
-                           f"Cluster({int(cluster[i, j])},P) (Resnet50_rs.m); valid: pes >= {int(cluster[i, j])}")
+    """MAESTRO's RS mapping needs a whole cluster (``maestro_cluster_pes``) of PEs."""
+    cluster = maestro_cluster_pes(layers)
+    raise_unmappable("row_stationary", layers, layers.is_mac & (pes < cluster), "pes", pes,
+                     lambda _, j: f"step_timing maestro2020 maps Cluster({int(cluster[0, j])},P) (Resnet50_rs.m); "
+                                  f"valid: pes >= {int(cluster[0, j])}")
 
 
 def _check_configs(pes, pe_rows, layers):
-    bad = (pe_rows > 0) & (pes < pe_rows)
-    if bad.any():
-        i = int(np.flatnonzero(bad[:, 0])[0])
-        raise MappingError(f"model 'row_stationary': layer '{layers.names[0] if len(layers) else '?'}': "
-                           f"field 'pes' = {int(pes[i, 0])}: fewer PEs than pe_rows = {int(pe_rows[i, 0])}; "
-                           "valid: pes >= pe_rows (or pe_rows = 0)")
+    """A fixed ``pe_rows`` needs at least that many PEs (reported on the first layer)."""
+    bad = np.broadcast_to((pe_rows > 0) & (pes < pe_rows), (len(pes), max(len(layers), 1)))
+    raise_unmappable("row_stationary", layers, bad, "pes", pes,
+                     lambda i, _: f"fewer PEs than pe_rows = {int(pe_rows[i, 0])}; valid: pes >= pe_rows "
+                                  "(or pe_rows = 0)")
 
 
 def _check_spads(filter_w, ifmap_w, psum_w, configs, layers):
+    """Each scratchpad holds at least one word, and the filter spad a filter-row segment."""
     for name, words in (("filter_spad_words", filter_w), ("ifmap_spad_words", ifmap_w),
                         ("psum_spad_words", psum_w)):
-        bad = np.broadcast_to(words < 1, (configs.size, len(layers)))
-        if bad.any():
-            i, j = np.argwhere(bad)[0]
-            raise MappingError(
-                f"model 'row_stationary': layer '{layers.names[j]}': field '{name}' = 0 words "
-                f"(l1_bytes = {int(configs['l1_bytes'][i, 0])} split 224:12:24 at {int(layers.weight_bits[0, j])}/"
-                f"{int(layers.input_bits[0, j])}/{int(layers.output_bits[0, j])} filter/ifmap/psum bits): "
-                "a PE needs at least one word in each scratchpad; raise l1_bytes or set the spad words")
+        raise_unmappable(
+            "row_stationary", layers, words < 1, name, words,
+            lambda i, j: f"a PE needs at least one word in each scratchpad (l1_bytes = "
+                         f"{int(configs['l1_bytes'][i, 0])} split 224:12:24 at {int(layers.weight_bits[0, j])}/"
+                         f"{int(layers.input_bits[0, j])}/{int(layers.output_bits[0, j])} filter/ifmap/psum bits); "
+                         "raise l1_bytes or set the spad words")
     # A filter row segment needs the filter spad to hold it for one channel and one filter.
-    need = np.minimum(layers.s, ifmap_w)
-    bad = np.broadcast_to(filter_w < need, (configs.size, len(layers)))
-    if bad.any():
-        i, j = np.argwhere(bad)[0]
-        raise MappingError(
-            f"model 'row_stationary': layer '{layers.names[j]}': field 'filter_spad_words' = "
-            f"{int(np.broadcast_to(filter_w, bad.shape)[i, j])}: cannot hold a filter row segment of "
-            f"{int(np.broadcast_to(need, bad.shape)[i, j])} words; valid: >= that")
+    need = np.broadcast_to(np.minimum(layers.s, ifmap_w), (configs.size, len(layers)))
+    raise_unmappable("row_stationary", layers, filter_w < need, "filter_spad_words", filter_w,
+                     lambda i, j: f"cannot hold a filter row segment of {int(need[i, j])} words; valid: >= that")
 
 
-def _levels(configs, tech, pes, lanes, noc_bw, dram_bw):
-    l1_bytes = configs["l1_bytes"].astype(float)
-    # Every MAC lane reads its operands from the scratchpads (lanes = 1 but with MAESTRO timing).
+def _levels(configs, pes, lanes, noc_bw):
+    """Scratchpads (every MAC lane reads its operands from them; lanes = 1 but with
+    MAESTRO timing), the GLB at the NoC bandwidth, and DRAM."""
+    dram_bw = configs.floats("dram_bw_bytes_per_cycle")
     return (
-        MemoryLevel("l1", l1_bytes, pes * lanes * _L1_BYTES_PER_PE_CYCLE),
-        MemoryLevel("l2", configs["l2_bytes"].astype(float), noc_bw),
+        MemoryLevel("l1", configs.floats("l1_bytes"), pes * lanes * _L1_BYTES_PER_PE_CYCLE),
+        MemoryLevel("l2", configs.floats("l2_bytes"), noc_bw),
         MemoryLevel("dram", np.full_like(dram_bw, np.inf), dram_bw),
     )
 
 
 def _area_mm2(configs, tech, pes):
-    word_bits = configs["word_bits"].astype(float)
-    l1 = configs["l1_bytes"].astype(float)
+    word_bits, l1 = configs.floats("word_bits"), configs.floats("l1_bytes")
     if configs["area_model"] == "maestro2020":
-        noc_elems = configs["noc_bw_bytes_per_cycle"] / (word_bits / 8.0)
-        lanes = configs["maestro_vector_width"]
-        return um2_to_mm2(maestro2020_area_um2(pes, lanes, l1, configs["l2_bytes"], noc_elems))[:, 0]
+        return maestro2020_area_mm2(pes, configs["maestro_vector_width"], l1, configs["l2_bytes"],
+                                    configs["noc_bw_bytes_per_cycle"], elem_bits=word_bits)[:, 0]
     return default_area_mm2(tech, pes, l1, configs["l2_bytes"], configs["noc_bw_bytes_per_cycle"],
                             word_bits)[:, 0]

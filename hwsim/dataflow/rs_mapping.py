@@ -16,6 +16,7 @@ import numpy as np
 
 from ..units import ceil_div
 from .base import ConfigBatch, LayerBatch
+from .common import solve_per_unique
 
 # Eyeriss PE scratchpads (JSSC'17 Table I): filter 224, ifmap 12, psum 24 words.
 # Used to split ``l1_bytes`` when the per-spad word counts are not given.
@@ -59,9 +60,10 @@ def fold_and_replicate(set_rows, set_cols, rows, cols):
     return fold_h, fold_w, repl_h * repl_w, active
 
 
-def spad_words(configs: ConfigBatch, layers: LayerBatch):
+def spad_words(configs, layers: LayerBatch):
     """(filter, ifmap, psum) scratchpad words per PE, (C, L) arrays. Derived from
-    ``l1_bytes`` the spads hold words of the weight, input and output width."""
+    ``l1_bytes`` the spads hold words of the weight, input and output width.
+    ``configs`` is a ConfigBatch or a dict of its columns."""
     total = sum(EYERISS_SPAD_SPLIT.values())
     word_bytes = {"filter": layers.weight_bytes_per_elem, "ifmap": layers.input_bytes_per_elem,
                   "psum": layers.output_bytes_per_elem}
@@ -112,25 +114,58 @@ class Mapping:
     active: np.ndarray      # PEs holding a (folded, replicated) logical PE set
 
 
-def fastest_mapping(layers: LayerBatch, configs: ConfigBatch, pes, pe_rows, spads, noc_bw) -> Mapping:
+# The config fields the mapping depends on (it is solved once per distinct row of them).
+MAPPING_PARAMS = ("pes", "pe_rows", "l1_bytes", "filter_spad_words", "ifmap_spad_words", "psum_spad_words",
+                  "l2_bytes", "noc_bw_bytes_per_cycle")
+
+
+def fastest_mapping(layers: LayerBatch, configs: ConfigBatch) -> Mapping:
     """The one mapping policy: the fastest of the array shapes (``STACKS`` when
     ``pe_rows == 0``, else the fixed shape) and, on each, of the splits of the
-    replicated sets (``best_split``). ``spads`` = (filter, ifmap, psum) words."""
-    s, n_s, q, p = pe_block(layers, *spads)
-    best = None
-    for stack in STACKS:
-        rows, cols = array_shape(pes, pe_rows, layers.r, stack)
-        cand = best_split(layers, configs, rows, cols, s, n_s, q, p, noc_bw)
-        if best is None:
-            best = cand
-        else:
-            better = cand.compute < best.compute
-            best = Mapping(**{f.name: np.where(better, getattr(cand, f.name), getattr(best, f.name))
-                              for f in fields(Mapping)})
+    replicated sets (``best_split``). Solved once per distinct config of
+    ``MAPPING_PARAMS`` (``common.solve_per_unique``)."""
+    columns = {name: configs[name] for name in MAPPING_PARAMS}
+    columns.update(pes=configs.ints("pes"), pe_rows=configs.ints("pe_rows"),
+                   noc_bw_bytes_per_cycle=configs.floats("noc_bw_bytes_per_cycle"))
+    return solve_per_unique(columns, lambda **c: _fastest(layers, c))
+
+
+def _fastest(layers: LayerBatch, c) -> Mapping:
+    """``fastest_mapping`` on the config columns ``c``. The first array shape (one
+    set of R rows) is tried on every config; the taller ones only on the configs
+    with ``pe_rows == 0`` -- a fixed ``pe_rows`` ignores the stack. A taller shape
+    replaces the best so far only where it is strictly faster (first wins ties)."""
+    best = _on_shape(layers, c, STACKS[0])
+    free = c["pe_rows"][:, 0] == 0
+    if not free.any():
+        return best
+    sub = {name: value[free] for name, value in c.items()}
+    for stack in STACKS[1:]:
+        best = _take_faster(best, _on_shape(layers, sub, stack), free)
     return best
 
 
-def best_split(layers: LayerBatch, configs: ConfigBatch, rows, cols, s, n_s, q, p, noc_bw) -> Mapping:
+def _on_shape(layers: LayerBatch, c, stack) -> Mapping:
+    """The fastest split of the replicated sets on the array shape of ``stack``."""
+    s, n_s, q, p = pe_block(layers, *spad_words(c, layers))
+    rows, cols = array_shape(c["pes"], c["pe_rows"], layers.r, stack)
+    return best_split(layers, c, rows, cols, s, n_s, q, p, c["noc_bw_bytes_per_cycle"])
+
+
+def _take_faster(best: Mapping, cand: Mapping, rows) -> Mapping:
+    """``best`` with its ``rows`` (a config mask) taken from ``cand`` (computed on
+    those rows only) where ``cand`` has strictly fewer cycles."""
+    shape = best.compute.shape
+    better = cand.compute < best.compute[rows]
+    merged = {}
+    for f in fields(Mapping):
+        value = np.array(np.broadcast_to(getattr(best, f.name), shape))
+        value[rows] = np.where(better, getattr(cand, f.name), value[rows])
+        merged[f.name] = value
+    return Mapping(**merged)
+
+
+def best_split(layers: LayerBatch, configs, rows, cols, s, n_s, q, p, noc_bw) -> Mapping:
     """The layer on a ``rows x cols`` array with the fastest split of the
     replicated sets into t (filters) x r (channels) x gamma (groups): its cycles,
     loop counts and GLB reload factors. Candidates are evaluated on trailing
@@ -180,7 +215,7 @@ def _pe_cycles(layers: LayerBatch, s, outer, kt, ct, n_c):
     return mac_cycles + psum_cycles
 
 
-def _glb_tiling(layers: LayerBatch, configs: ConfigBatch, fold_w, p, t, n_k):
+def _glb_tiling(layers: LayerBatch, configs, fold_w, p, t, n_k):
     """GLB tiling (half the GLB for psums, half for the ifmap): filters stay in the
     spads while the psums they feed fit -- for the whole batch, else per image,
     else per E strip (filters refilled per image / per strip); beyond that psums

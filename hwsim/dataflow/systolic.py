@@ -36,8 +36,9 @@ ISCA 2017) as flip-flops.
 
 **Vector layers** (pooling, add, ...) run on ``cols`` lanes (TPU v1's activation
 pipeline is as wide as the array), read their inputs through the ifmap SRAM and write
-through the ofmap SRAM, and stream their bytes from/to DRAM once; each vector op is
-charged one MAC's energy.
+through the ofmap SRAM (one access per word), and stream their bytes from/to DRAM
+once; each vector op is charged an adder's share of a MAC (``common.vector_layer_costs``,
+the policy of every ASIC model).
 
 Memory levels (innermost first): ``ifmap_sram``, ``filter_sram``, ``ofmap_sram``
 (siblings, one per operand as in SCALE-Sim) and ``dram``.
@@ -47,12 +48,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import MappingError
 from ..hardware.area import default_area_mm2
 from ..hardware.memory import MemoryLevel
 from ..hardware.params import CLOCK_HZ, TECHNOLOGY, Param
-from .base import ConfigBatch, CostArrays, LayerBatch, bounded_latency
-from .common import vector_traffic_bytes
+from .base import ConfigBatch, CostArrays, LayerBatch, bounded_latency, raise_unmappable
+from .common import VectorCosts, vector_layer_costs
 from .systolic_mapping import (_Array, _compute_cycles, _map_layers, _Mapping, _word_bytes, _Words,
                                _words_moved, fold_cycles, gemm_dims)
 
@@ -91,48 +91,43 @@ def _check_fits(layers: LayerBatch, array: _Array):
     for name, capacity, lane, bytes_per_word in zip(("ifmap_sram_bytes", "filter_sram_bytes", "ofmap_sram_bytes"),
                                                     array.sram_bytes, array.lanes, _word_bytes(layers)):
         bad = layers.is_mac & (capacity / 2.0 < lane * bytes_per_word)
-        if bad.any():
-            cfg, col = np.argwhere(bad)[0]
-            value = np.broadcast_to(capacity, bad.shape)[cfg, col]
-            need = 2 * np.broadcast_to(lane * bytes_per_word, bad.shape)[cfg, col]
-            raise MappingError(f"layer '{layers.names[col]}': field '{name}' = {value:g}: too small to "
-                               f"double-buffer one word per array lane; need >= {need:g} bytes")
+        need = np.broadcast_to(2 * lane * bytes_per_word, bad.shape)
+        raise_unmappable("systolic", layers, bad, name, capacity,
+                         lambda cfg, col, need=need: f"too small to double-buffer one word per array lane; "
+                                                     f"need >= {need[cfg, col]:g} bytes")
 
 
 # -- per-level accesses and traffic ---------------------------------------------------
 
-def _level_accesses(layers: LayerBatch, sram: _Words, dram: _Words, shape):
+def _level_accesses(layers: LayerBatch, sram: _Words, dram: _Words, vec: VectorCosts, shape):
     """Word accesses per memory level. A MAC layer's SRAM serves the array and also takes
     the DRAM fills (ifmap, filter) or drains (ofmap); a vector layer reads its inputs
     through the ifmap SRAM and writes through the ofmap SRAM, each word once."""
     is_mac = layers.is_mac
-    vec_read_words = layers.read_bytes / layers.input_bytes_per_elem
-    vec_write_words = layers.write_bytes / layers.output_bytes_per_elem
     accesses = {
-        "ifmap_sram": np.where(is_mac, sram.ifmap_reads + dram.ifmap_reads, vec_read_words),
+        "ifmap_sram": np.where(is_mac, sram.ifmap_reads + dram.ifmap_reads, vec.read_words),
         "filter_sram": np.where(is_mac, sram.filter_reads + dram.filter_reads, 0.0),
         "ofmap_sram": np.where(is_mac, sram.ofmap_writes + sram.ofmap_reads + dram.ofmap_writes + dram.ofmap_reads,
-                               vec_write_words),
+                               vec.write_words),
         "dram": np.where(is_mac, dram.ifmap_reads + dram.filter_reads + dram.ofmap_writes + dram.ofmap_reads,
-                         vec_read_words + vec_write_words),
+                         vec.read_words + vec.write_words),
     }
     return {k: np.broadcast_to(v, shape).astype(float) for k, v in accesses.items()}
 
 
-def _dram_mac_words(layers: LayerBatch, dram: _Words, shape):
+def _dram_mac_words(layers: LayerBatch, dram: _Words, vec: VectorCosts, shape):
     """DRAM words as MAC-precision words, so that bytes and energy follow each operand's width."""
-    mac_word_bytes = layers.bytes_per_elem
     words = np.where(layers.is_mac,
                      layers.mac_words(dram.ifmap_reads, dram.filter_reads, dram.ofmap_writes + dram.ofmap_reads),
-                     layers.read_bytes / mac_word_bytes + layers.write_bytes / mac_word_bytes)
+                     vec.mac_words)
     return np.broadcast_to(words, shape).astype(float)
 
 
-def _level_traffic(layers: LayerBatch, accesses, dram_mac_words):
+def _level_traffic(layers: LayerBatch, accesses, dram_mac_words, vec: VectorCosts):
     """Bytes per level: SRAM words at their operand's width; DRAM at each word's width
     (vector layers stream their stated bytes once)."""
     traffic = {name: accesses[name] * b for name, b in zip(SRAM_LEVELS, _word_bytes(layers))}
-    traffic["dram"] = np.where(layers.is_mac, dram_mac_words * layers.bytes_per_elem, vector_traffic_bytes(layers))
+    traffic["dram"] = np.where(layers.is_mac, dram_mac_words * layers.bytes_per_elem, vec.bytes)
     return traffic
 
 
@@ -157,14 +152,14 @@ def _area_mm2(array: _Array):
                             bits=array.mac_bits)
 
 
-def _energy(layers: LayerBatch, array: _Array, accesses, dram_mac_words, area, latency):
-    """pJ per component: MACs (vector ops: one MAC each) at the layer's precision, each
+def _energy(layers: LayerBatch, array: _Array, accesses, dram_mac_words, area, latency, vec: VectorCosts):
+    """pJ per component: MACs (vector layers: ``vec.op_pj``) at the layer's precision, each
     SRAM's accesses at its capacity and operand width, DRAM at the MAC precision
     (``dram_mac_words`` carries the width scaling), and leakage x area x time."""
     tech = array.tech
     bits = layers.bits.astype(float)
-    ops = np.where(layers.is_mac, layers.macs, layers.vector_ops)
-    energy = {"mac": np.broadcast_to(ops * tech.mac_pj(bits), latency.shape)}
+    mac_pj = np.where(layers.is_mac, layers.macs * tech.mac_pj(bits), vec.op_pj)
+    energy = {"mac": np.broadcast_to(mac_pj, latency.shape)}
     sram_bits = (layers.input_bits, layers.weight_bits, layers.output_bits)
     for name, cap, width in zip(SRAM_LEVELS, array.sram_bytes, sram_bits):
         energy[name] = accesses[name] * tech.sram_pj_per_access(cap, width.astype(float))
@@ -177,9 +172,8 @@ def _energy(layers: LayerBatch, array: _Array, accesses, dram_mac_words, area, l
 
 def _utilization(layers: LayerBatch, array: _Array, latency):
     """Useful work over peak: MACs over ``rows*cols`` PEs, vector ops over ``cols`` lanes."""
-    safe_latency = np.maximum(latency, 1e-30)
-    return np.where(layers.is_mac, layers.macs / (array.peak * safe_latency),
-                    layers.vector_ops / (array.cols * safe_latency))
+    lanes = np.where(layers.is_mac, array.peak, array.cols)
+    return layers.work / (lanes * np.maximum(latency, 1e-30))
 
 
 def _scalesim_columns(layers: LayerBatch, array: _Array, mapping: _Mapping, sram: _Words, dram: _Words, shape):
@@ -212,17 +206,18 @@ def cost(layers: LayerBatch, configs: ConfigBatch) -> CostArrays:
     array = _Array.of(configs)
     _check_fits(layers, array)
     mapping = _map_layers(layers, array)
-    compute = _compute_cycles(layers, array, mapping)
+    vec = vector_layer_costs(layers, array.cols, array.tech)
+    compute = _compute_cycles(layers, mapping, vec)
     sram, dram = _words_moved(layers, array, mapping)
-    accesses = _level_accesses(layers, sram, dram, compute.shape)
-    dram_mac_words = _dram_mac_words(layers, dram, compute.shape)
-    traffic = _level_traffic(layers, accesses, dram_mac_words)
+    accesses = _level_accesses(layers, sram, dram, vec, compute.shape)
+    dram_mac_words = _dram_mac_words(layers, dram, vec, compute.shape)
+    traffic = _level_traffic(layers, accesses, dram_mac_words, vec)
     levels = _memory_levels(array)
     latency, bound = bounded_latency(compute, traffic, levels)
     area = _area_mm2(array)
     return CostArrays(levels=levels, compute_cycles=compute, latency_cycles=latency,
                       utilization=_utilization(layers, array, latency), accesses=accesses, traffic_bytes=traffic,
-                      energy_pj=_energy(layers, array, accesses, dram_mac_words, area, latency), bound=bound,
+                      energy_pj=_energy(layers, array, accesses, dram_mac_words, area, latency, vec), bound=bound,
                       area_mm2=np.asarray(area, dtype=float).reshape(-1),
                       peak_macs_per_cycle=array.peak.reshape(-1), clock_hz=array.clock_hz.reshape(-1),
                       extras=_scalesim_columns(layers, array, mapping, sram, dram, compute.shape))

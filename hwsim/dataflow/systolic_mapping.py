@@ -74,7 +74,8 @@ import numpy as np
 
 from ..hardware.technology import Technology
 from .base import ConfigBatch, LayerBatch
-from .common import ceil_div, vector_compute_cycles
+from ..units import ceil_div
+from .common import VectorCosts
 
 
 # -- the hardware -----------------------------------------------------------------
@@ -97,10 +98,10 @@ class _Array:
     @classmethod
     def of(cls, configs: ConfigBatch) -> _Array:
         """Read the design points out of a ``ConfigBatch``."""
-        return cls(rows=configs["rows"].astype(np.int64), cols=configs["cols"].astype(np.int64),
-                   mac_bits=configs["mac_bits"], clock_hz=configs["clock_hz"].astype(float),
-                   sram_bytes=tuple(configs[f"{op}_sram_bytes"].astype(float) for op in ("ifmap", "filter", "ofmap")),
-                   dram_bw_bytes_per_cycle=configs["dram_bw_bytes_per_cycle"].astype(float),
+        return cls(rows=configs.ints("rows"), cols=configs.ints("cols"),
+                   mac_bits=configs["mac_bits"], clock_hz=configs.floats("clock_hz"),
+                   sram_bytes=tuple(configs.floats(f"{op}_sram_bytes") for op in ("ifmap", "filter", "ofmap")),
+                   dram_bw_bytes_per_cycle=configs.floats("dram_bw_bytes_per_cycle"),
                    dataflow=configs["dataflow"], fill_drain=configs["fill_drain"], tech=configs.technology)
 
     @property
@@ -181,9 +182,10 @@ def _map_layers(layers: LayerBatch, array: _Array) -> _Mapping:
     return _Mapping(sr, sc, t, row_folds, col_folds, mac_cycles=(layers.g * cycles).astype(float))
 
 
-def _compute_cycles(layers: LayerBatch, array: _Array, mapping: _Mapping):
-    """MAC layers: their folds; vector layers: one op per cycle on each of ``cols`` lanes."""
-    return np.where(layers.is_mac, mapping.mac_cycles, vector_compute_cycles(layers, array.cols))
+def _compute_cycles(layers: LayerBatch, mapping: _Mapping, vec: VectorCosts):
+    """MAC layers: their folds; vector layers: one op per cycle on each of the array's
+    ``cols`` lanes (``vec``, from ``common.vector_layer_costs``)."""
+    return np.where(layers.is_mac, mapping.mac_cycles, vec.compute_cycles)
 
 
 # -- words moved ------------------------------------------------------------------

@@ -55,7 +55,7 @@ from ..hardware.memory import MemoryLevel
 from ..hardware.params import AREA_MODEL, CLOCK_HZ, TECHNOLOGY, Param
 from ..units import ceil_div, um2_to_mm2
 from .base import ConfigBatch, CostArrays, LayerBatch, bounded_latency
-from .common import vector_compute_cycles, vector_traffic_bytes
+from .common import VectorCosts, vector_layer_costs
 from .ws_tiling import _check_l1, _l2_dram, l1_chunk, l2_tiling
 
 # l1_chunk and l2_tiling live in ws_tiling.py and are re-exported here.
@@ -124,8 +124,7 @@ def _area_mm2(configs: ConfigBatch):
     pes, lanes = configs["pes"], configs["vector_width"]
     l1, l2, noc, bits = configs["l1_bytes"], configs["l2_bytes"], configs["noc_bw_bytes_per_cycle"], configs["mac_bits"]
     if configs["area_model"] == "maestro2020":
-        noc_elements = noc / (bits / 8.0)
-        area = um2_to_mm2(area_models.maestro2020_area_um2(pes, lanes, l1, l2, noc_elements))
+        area = area_models.maestro2020_area_mm2(pes, lanes, l1, l2, noc, elem_bits=bits)
     else:
         tech = configs.technology
         extra_lanes = pes * (lanes - 1) * tech.mac_area_um2(bits)
@@ -210,36 +209,35 @@ def _onchip_traffic(layers: LayerBatch, m: Mapping, weight_passes) -> OnChipTraf
         noc_out_mac_words=words(outputs=psum_writes))
 
 
-def _per_level(layers: LayerBatch, onchip: OnChipTraffic, dram_bytes, dram_words, zero):
+def _per_level(layers: LayerBatch, onchip: OnChipTraffic, dram_bytes, dram_words, vec: VectorCosts):
     """``(accesses, mac_words, traffic_bytes)``, dicts of (C, L) per level.
 
     L2 serves the NoC in both directions and DRAM's fills; its bandwidth is the
     busier NoC direction. DRAM moves the L2 tiling's traffic, never less than the
     compulsory traffic. ``mac_words`` (accesses in MAC-precision words, "noc"
-    included) times the per-access energy at ``bits`` gives energy. Vector layers
-    stream their operands from DRAM through L2 (written and read once).
+    included) times the per-access energy at ``bits`` gives energy. Vector layers:
+    ``common.vector_layer_costs`` (through L2 and DRAM once, no L1 or NoC).
     """
     mac, b = layers.is_mac, layers.bytes_per_elem
     macs = layers.macs.astype(float)
-    vec_bytes, vec_words = vector_traffic_bytes(layers), layers.vector_words
     noc_mac_words = onchip.noc_in_mac_words + onchip.noc_out_mac_words
     dram_bytes_total = np.maximum(dram_bytes, layers.compulsory_bytes)
     dram_acc = np.where(dram_bytes >= layers.compulsory_bytes, dram_words, layers.compulsory_words)
     accesses = {
-        "l1": np.where(mac, onchip.l1, zero),
-        "l2": np.where(mac, onchip.noc + dram_words, 2.0 * vec_words + zero),
-        "dram": np.where(mac, dram_acc, vec_words + zero),
+        "l1": np.where(mac, onchip.l1, 0.0),
+        "l2": np.where(mac, onchip.noc + dram_words, vec.words),
+        "dram": np.where(mac, dram_acc, vec.words),
     }
     mac_words = {
-        "l1": np.where(mac, onchip.l1_mac_words, zero),
-        "l2": np.where(mac, noc_mac_words + dram_bytes / b, 2.0 * vec_bytes / b + zero),
-        "dram": np.where(mac, dram_bytes_total, vec_bytes + zero) / b,
-        "noc": np.where(mac, noc_mac_words, vec_bytes / b) + zero,
+        "l1": np.where(mac, onchip.l1_mac_words, 0.0),
+        "l2": np.where(mac, noc_mac_words + dram_bytes / b, vec.mac_words),
+        "dram": np.where(mac, dram_bytes_total / b, vec.mac_words),
+        "noc": np.where(mac, noc_mac_words, 0.0),
     }
     traffic = {
-        "l1": np.where(mac, macs * (layers.input_bytes_per_elem + layers.weight_bytes_per_elem), zero),
-        "l2": np.where(mac, np.maximum(onchip.noc_in_mac_words, onchip.noc_out_mac_words) * b, vec_bytes + zero),
-        "dram": np.where(mac, dram_bytes_total, vec_bytes + zero),
+        "l1": np.where(mac, macs * (layers.input_bytes_per_elem + layers.weight_bytes_per_elem), 0.0),
+        "l2": np.where(mac, np.maximum(onchip.noc_in_mac_words, onchip.noc_out_mac_words) * b, vec.bytes),
+        "dram": np.where(mac, dram_bytes_total, vec.bytes),
     }
     return accesses, mac_words, traffic
 
@@ -268,21 +266,22 @@ def _fill_drain(layers: LayerBatch, configs: ConfigBatch, m: Mapping):
     return np.where(layers.is_mac, first_load + tree_depth + 1.0, 1.0)
 
 
-def _energy(layers: LayerBatch, configs: ConfigBatch, mac_words, area, seconds, zero):
-    """Energy per component, pJ: MACs at ``bits``, each level's and the NoC's
-    MAC-precision words x energy per access, and leakage over the latency."""
+def _energy(layers: LayerBatch, configs: ConfigBatch, mac_words, area, seconds, vec: VectorCosts):
+    """Energy per component, pJ: MACs at ``bits`` (vector layers: their operations,
+    ``vec.op_pj``), each level's and the NoC's MAC-precision words x energy per
+    access, and leakage over the latency."""
     tech, bits = configs.technology, layers.bits
     return {
-        "mac": np.where(layers.is_mac, layers.macs.astype(float) * tech.mac_pj(bits), zero),
+        "mac": np.where(layers.is_mac, layers.macs.astype(float) * tech.mac_pj(bits), vec.op_pj),
         "l1": mac_words["l1"] * tech.sram_pj_per_access(configs["l1_bytes"], bits),
         "l2": mac_words["l2"] * tech.sram_pj_per_access(configs["l2_bytes"], bits),
         "dram": mac_words["dram"] * tech.dram_pj_per_access(bits),
-        "noc": mac_words["noc"] * tech.noc_pj_per_access(layers.bits),
+        "noc": mac_words["noc"] * tech.noc_pj_per_access(bits),
         "leakage": tech.leakage_pj(area.reshape(-1, 1), seconds),
     }
 
 
-def _extras(layers: LayerBatch, m: Mapping, peak, zero):
+def _extras(layers: LayerBatch, m: Mapping, peak):
     """Model-specific columns: average and peak busy PEs, and MAC-slot efficiency
     of the mapping (MACs / (compute cycles x MAC lanes)); 0 for vector layers."""
     mac = layers.is_mac
@@ -291,9 +290,9 @@ def _extras(layers: LayerBatch, m: Mapping, peak, zero):
     pixels = layers.n * layers.p * layers.q
     active = np.minimum(layers.g * layers.k, m.k_units) * np.minimum(layers.c, m.c_lanes)
     return {
-        "active_pes": np.where(mac, macs / (window * pixels * m.k_steps * m.c_steps), zero),
-        "mapping_efficiency": np.where(mac, macs / np.maximum(m.mac_cycles * peak, 1.0), zero),
-        "peak_active_pes": np.where(mac, active, zero).astype(float),
+        "active_pes": np.where(mac, macs / (window * pixels * m.k_steps * m.c_steps), 0.0),
+        "mapping_efficiency": np.where(mac, macs / np.maximum(m.mac_cycles * peak, 1.0), 0.0),
+        "peak_active_pes": np.where(mac, active, 0).astype(float),
     }
 
 
@@ -301,19 +300,20 @@ def cost(layers: LayerBatch, configs: ConfigBatch) -> CostArrays:
     """Costs of ``layers`` (1, L) on the ``dla`` configs (C, 1); see the module docstring."""
     mac, pes = layers.is_mac, configs["pes"]
     m = _mapping(layers, configs)
-    compute = np.where(mac, m.mac_cycles, vector_compute_cycles(layers, pes))
-    zero = np.zeros_like(compute)
+    vec = vector_layer_costs(layers, pes, configs.technology)
+    compute = np.where(mac, m.mac_cycles, vec.compute_cycles)
     dram_bytes, dram_words, weight_passes = _l2_dram(layers, configs)
     onchip = _onchip_traffic(layers, m, weight_passes)
-    accesses, mac_words, traffic = _per_level(layers, onchip, dram_bytes, dram_words, zero)
+    accesses, mac_words, traffic = _per_level(layers, onchip, dram_bytes, dram_words, vec)
     levels = _memory_levels(layers, configs)
     latency, bound = bounded_latency(compute, traffic, levels, _fill_drain(layers, configs, m))
     area = _area_mm2(configs)
-    energy = _energy(layers, configs, mac_words, area, latency / configs["clock_hz"], zero)
-    peak = (pes * configs["vector_width"]).astype(float)
-    work = np.where(mac, layers.macs.astype(float) / peak, layers.vector_ops / pes.astype(float))
+    energy = _energy(layers, configs, mac_words, area, latency / configs["clock_hz"], vec)
+    peak = configs.floats("pes") * configs["vector_width"]
+    lanes = np.where(mac, peak, configs.floats("pes"))          # MAC lanes, or one ALU per PE
+    full = lambda columns: {k: np.broadcast_to(v, compute.shape).astype(float) for k, v in columns.items()}
     return CostArrays(
-        levels=levels, compute_cycles=compute, latency_cycles=latency, utilization=work / latency,
-        accesses=accesses, traffic_bytes=traffic, energy_pj=energy, bound=bound, area_mm2=area,
-        peak_macs_per_cycle=peak.reshape(-1), clock_hz=np.asarray(configs["clock_hz"], dtype=float).reshape(-1),
-        extras=_extras(layers, m, peak, zero))
+        levels=levels, compute_cycles=compute, latency_cycles=latency, utilization=layers.work / lanes / latency,
+        accesses=full(accesses), traffic_bytes=full(traffic), energy_pj=full(energy), bound=bound, area_mm2=area,
+        peak_macs_per_cycle=peak.reshape(-1), clock_hz=configs.floats("clock_hz").reshape(-1),
+        extras=full(_extras(layers, m, peak)))

@@ -25,9 +25,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..errors import MappingError
 from ..units import ceil_div
-from .base import ConfigBatch, LayerBatch
+from .base import ConfigBatch, LayerBatch, raise_unmappable
+from .common import solve_per_unique
 
 # -- L1 chunk ------------------------------------------------------------------
 
@@ -51,15 +51,11 @@ def l1_chunk(layers: LayerBatch, l1_bytes):
 def _check_l1(layers: LayerBatch, configs: ConfigBatch, fit):
     """Raise MappingError naming ``l1_bytes`` if a MAC layer's one-tap L1 tile
     (``fit < 1`` from ``l1_chunk``) does not fit."""
-    bad = layers.is_mac & (fit < 1)
-    if bad.any():
-        cfg, col = np.argwhere(bad)[0]
-        l1 = np.broadcast_to(configs["l1_bytes"], bad.shape)[cfg, col]
+    def need(_, col):
         bi, bw, bo = (int(bits[0, col]) for bits in (layers.input_bits, layers.weight_bits, layers.output_bits))
-        need = (2 * (bi + bw) + bo) / 8
-        raise MappingError(f"model 'weight_stationary': layer '{layers.names[col]}': field 'l1_bytes' = {l1}: "
-                           f"smaller than the smallest L1 tile (one weight and one input, double-buffered, plus "
-                           f"an accumulator = {need:g} bytes at {bi}/{bw}/{bo} input/weight/output bits)")
+        return (f"smaller than the smallest L1 tile (one weight and one input, double-buffered, plus "
+                f"an accumulator = {(2 * (bi + bw) + bo) / 8:g} bytes at {bi}/{bw}/{bo} input/weight/output bits)")
+    raise_unmappable("weight_stationary", layers, layers.is_mac & (fit < 1), "l1_bytes", configs["l1_bytes"], need)
 
 
 # -- L2 tiling (DRAM traffic) ---------------------------------------------------
@@ -171,14 +167,10 @@ def _l2_dram(layers: LayerBatch, configs: ConfigBatch):
     """DRAM bytes, DRAM words and weight passes per (config, layer), solved once per
     distinct L2 size. Raises MappingError naming ``l2_bytes`` if a MAC layer has
     no fitting tile; vector layers get 0 bytes/words and 1 pass."""
-    l2 = np.asarray(configs["l2_bytes"]).reshape(-1)
-    sizes, inverse = np.unique(l2, return_inverse=True)
-    dram, words, passes = (a[inverse] for a in l2_tiling(layers, sizes.reshape(-1, 1)))
-    bad = layers.is_mac & ~np.isfinite(dram)
-    if bad.any():
-        cfg, col = np.argwhere(bad)[0]
-        raise MappingError(f"model 'weight_stationary': layer '{layers.names[col]}': field 'l2_bytes' = {l2[cfg]}: "
-                           f"no L2 tile fits (one filter slice of c/{_CHANNEL_SPLITS[-1]} channels, one output row "
-                           "and its input rows must fit in half of L2)")
+    dram, words, passes = solve_per_unique({"l2_bytes": configs["l2_bytes"]},
+                                           lambda l2_bytes: l2_tiling(layers, l2_bytes))
+    raise_unmappable("weight_stationary", layers, layers.is_mac & ~np.isfinite(dram), "l2_bytes", configs["l2_bytes"],
+                     f"no L2 tile fits (one filter slice of c/{_CHANNEL_SPLITS[-1]} channels, one output row "
+                     "and its input rows must fit in half of L2)")
     ok = np.isfinite(dram)
     return np.where(ok, dram, 0.0), np.where(ok, words, 0.0), np.where(ok, passes, 1)

@@ -44,6 +44,13 @@ def maestro2020_area_um2(pes, vector_width, l1_bytes, l2_bytes, noc_bw_elements)
     return pe + l2 + 101.7938 * bus * np.asarray(noc_bw_elements) + 395.473 * arbiter
 
 
+def maestro2020_area_mm2(pes, lanes, l1_bytes, l2_bytes, noc_bytes_per_cycle, elem_bits):
+    """MAESTRO 2020 area (``maestro2020_area_um2``) in mm2, for a NoC given in bytes
+    per cycle: MAESTRO counts its NoC bandwidth in elements, here of ``elem_bits``."""
+    noc_elements = np.asarray(noc_bytes_per_cycle, dtype=float) / (np.asarray(elem_bits, dtype=float) / 8.0)
+    return um2_to_mm2(maestro2020_area_um2(pes, lanes, l1_bytes, l2_bytes, noc_elements))
+
+
 def maestro2020_power(pes, vector_width, l1_bytes, l2_bytes, noc_bw_elements):
     """MAESTRO 2020 power, in MAESTRO's unit (the CSVs' Power column)."""
     bus, arbiter = _maestro_bus_terms(pes)

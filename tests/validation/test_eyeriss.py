@@ -12,7 +12,14 @@ import yaml
 import hwsim
 from hwsim.workload import conv2d
 
+from digits import half_unit_of_last_digit
+
 REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "eyeriss.yaml"
+
+# eyeriss.yaml prints CONV2's MACs truncated, not rounded: 4 x 27^2 x 256 x 48 x 25 =
+# 895,795,200 is printed 895.79 (rounded: 895.80); the other layers are rounded (598,081,536
+# -> 598.1). For CONV2 the printed value is therefore a floor: printed <= ours < printed + 1 unit.
+TRUNCATED_MACS = {"CONV2"}
 
 # Tolerances (deliberate): JSSC 2017 Table V processing latency per layer +-15 %, total +-10 %
 # (one mapping policy, no per-layer tuning); chip energy 10.8 pJ/MAC (eyeriss.yaml notes:
@@ -36,8 +43,17 @@ def report(reference):
 
 
 def test_macs_match_reference(reference, report):
-    assert report.layers["macs"].tolist() == pytest.approx(
-        [m * 1e6 for m in reference["alexnet_batch4"]["macs_millions"]], rel=5e-4)  # 4 significant digits
+    """To the digits eyeriss.yaml prints: within half a unit of the last printed digit
+    (421.66 -> 0.005 M), except CONV2's truncated value (TRUNCATED_MACS)."""
+    printed = yaml.load(REFERENCE.read_text(), Loader=yaml.BaseLoader)["alexnet_batch4"]["macs_millions"]
+    names = [l["name"] for l in reference["alexnet_batch4"]["layers"]]
+    assert len(printed) == len(names) == len(report.layers)
+    for name, text, macs in zip(names, printed, report.layers["macs"]):
+        ours, half = macs / 1e6, half_unit_of_last_digit(text)
+        if name in TRUNCATED_MACS:
+            assert float(text) <= ours < float(text) + 2 * half, (name, ours, text)
+        else:
+            assert abs(ours - float(text)) <= half, (name, ours, text)
 
 
 def test_active_pes_per_layer(reference, report):

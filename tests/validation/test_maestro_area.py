@@ -1,25 +1,21 @@
 """MAESTRO 2020 area/power closed form (hwsim.hardware.area) against the Area and
-Power columns of MAESTRO's KC-P CSVs, every row; and the dla template with
+Power columns of MAESTRO's KC-P and row-stationary CSVs, every row; and the dla template with
 area_model=maestro2020 giving MAESTRO's area for the same settings.
 
 Tolerance: 4 significant digits (the CSVs print 6), i.e. |ours - csv| <= half a unit
-in the 4th significant digit of the CSV value.
+in the 4th significant digit of the CSV value (digits.agree_to_4_digits).
 """
 
-import numpy as np
 import pandas as pd
 import pytest
 
 import hwsim
 from hwsim.hardware.area import maestro2020_area_um2, maestro2020_power
 
-CSVS = ["Resnet50_kcp_ws_pe256.csv", "Resnet50_kcp_ws_pe1024.csv", "MobileNetV2_kcp_ws_pe256.csv"]
+from digits import agree_to_4_digits
 
-
-def agree_to_4_digits(ours, theirs):
-    theirs = np.asarray(theirs, dtype=float)
-    half_unit = 0.5 * 10.0 ** (np.floor(np.log10(np.abs(theirs))) - 3)
-    return np.abs(np.asarray(ours) - theirs) <= half_unit
+CSVS = ["Resnet50_kcp_ws_pe256.csv", "Resnet50_kcp_ws_pe1024.csv", "MobileNetV2_kcp_ws_pe256.csv",
+        "Resnet50_rs_pe256.csv"]
 
 
 def read(reference, name):
