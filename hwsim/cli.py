@@ -1,50 +1,96 @@
 """The ``hwsim`` command: a thin wrapper over the Python API.
 
-    hwsim eval --network resnet50 --template dla --set pes=1024 [--csv out.csv]
+    hwsim eval --network resnet50 --template dla --set pes=1024 [--csv out.csv] [--json]
     hwsim templates
     hwsim networks
 
-Errors print one line on stderr and exit with status 2, never a traceback.
+Errors print one line on stderr and exit with status 2, never a traceback; an
+unexpected exception (a bug in hwsim) prints one "internal error" line and exits
+with status 3. The evaluation and report modules (and so pandas) are imported
+inside the commands that need them, so ``hwsim templates`` starts fast.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import sys
 from pathlib import Path
 
-from .errors import HwsimError
-from .evaluate import evaluate
-from .hardware.accelerator import load_template, model_parameters, template_names
-from .report.text import format_report, format_templates
+from .dataflow.registry import load_all_templates, load_template
+from .errors import HwsimError, UsageError
 from .workload import zoo
 from .workload.loaders import load_network
 
+EXIT_ERROR = 2        # the user's input is wrong (HwsimError, OSError)
+EXIT_INTERNAL = 3     # hwsim is wrong: please report
 
-def _parse_sets(pairs: list[str]) -> dict[str, str]:
-    overrides = {}
+
+def parse_sets(pairs: list[str]) -> dict[str, str]:
+    """``["pes=1024", ...]`` as ``{"pes": "1024"}``; a parameter given twice is an
+    error (keeping the last would silently drop the first)."""
+    overrides: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
+        key, value = key.strip(), value.strip()
         if not sep or not key:
-            raise HwsimError(f"field '--set' = {pair!r}: expected NAME=VALUE, e.g. --set pes=1024")
-        overrides[key.strip()] = value.strip()
+            raise UsageError(f"field '--set' = {pair!r}: expected NAME=VALUE, e.g. --set pes=1024")
+        if key in overrides:
+            raise UsageError(f"field '--set' = {pair!r}: parameter '{key}' is already set "
+                             f"({key}={overrides[key]}); give each parameter once")
+        overrides[key] = value
     return overrides
 
 
 def cmd_eval(args) -> int:
+    from .evaluate import evaluate
+    from .report.text import format_report
+
     network = load_network(args.network, batch=args.batch, bits=args.bits)
-    accelerator = load_template(args.template, **_parse_sets(args.set))
+    accelerator = load_template(args.template, **parse_sets(args.set))
     report = evaluate(network, accelerator)
-    print(format_report(report))
+    print(json.dumps(report_json(report), allow_nan=False) if args.json else format_report(report))
     if args.csv:
         report.layers.to_csv(args.csv, index=False)
-        print(f"per-layer table written to {args.csv}")
+        print(f"per-layer table written to {args.csv}", file=sys.stderr if args.json else sys.stdout)
     return 0
 
 
+def report_json(report) -> dict:
+    """A CostReport as one JSON-ready object: units are in the keys, numpy values
+    become Python ones, and inf / NaN (an unbounded or undefined number) become null."""
+    accelerator = report.accelerator
+    return json_safe({
+        "network": report.network,
+        "template": accelerator.name,
+        "dataflow": accelerator.dataflow,
+        "parameters": dict(accelerator.params),
+        "totals": report.total.as_dict(),
+        "layers": report.layers.to_dict("records"),
+    })
+
+
+def json_safe(value):
+    """``value`` with numpy scalars and arrays as Python values and non-finite floats as None."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):   # numpy scalar or array
+        return json_safe(value.tolist())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
 def cmd_templates(args) -> int:
-    accelerators = [load_template(name) for name in template_names()]
-    docs = {acc.name: {k: p.doc for k, p in model_parameters(acc.dataflow).items()} for acc in accelerators}
+    from .report.text import format_templates
+
+    accelerators, errors = load_all_templates()
+    for error in errors:
+        print(f"hwsim: warning: {one_line(error)}", file=sys.stderr)
+    docs = {acc.name: {k: p.doc for k, p in acc.declared.items()} for acc in accelerators}
     print(format_templates(accelerators, docs))
     return 0
 
@@ -61,29 +107,40 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     ev = sub.add_parser("eval", help="cost of a network on a template")
     ev.add_argument("--network", default="resnet50",
-                    help="zoo name (see 'hwsim networks') or a MAESTRO layer / SCALE-Sim topology CSV")
+                    help="zoo name (see 'hwsim networks'), a MAESTRO layer CSV or a SCALE-Sim topology CSV "
+                         "(convolution or GEMM)")
     ev.add_argument("--template", default="dla", help="template name (see 'hwsim templates') or a YAML path")
     ev.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                    help="override a template parameter (repeatable)")
+                    help="override a template parameter (repeatable, once per parameter)")
     ev.add_argument("--batch", type=int, default=None, help="batch size (zoo networks)")
     ev.add_argument("--bits", type=int, default=None, help="precision in bits of every tensor")
     ev.add_argument("--csv", type=Path, help="write the per-layer table as CSV")
+    ev.add_argument("--json", action="store_true",
+                    help="print one JSON object (network, template, parameters, totals, layers) instead of tables")
     ev.set_defaults(func=cmd_eval)
     sub.add_parser("templates", help="list templates, their parameters and defaults").set_defaults(func=cmd_templates)
     sub.add_parser("networks", help="list the model zoo").set_defaults(func=cmd_networks)
     return parser
 
 
+def one_line(text) -> str:
+    """A message on one line, whatever it contains."""
+    return " ".join(line.strip() for line in str(text).splitlines() if line.strip())
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except HwsimError as exc:
-        print(f"hwsim: error: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(f"hwsim: error: {exc}", file=sys.stderr)
-        return 2
+    except (HwsimError, OSError) as exc:
+        print(f"hwsim: error: {one_line(exc)}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("hwsim: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:    # noqa: BLE001 - the last resort: a bug, reported in one line
+        print(f"hwsim: internal error ({type(exc).__name__}: {one_line(exc)}), please report", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

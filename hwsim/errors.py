@@ -26,3 +26,29 @@ class MappingError(HwsimError):
 
 class SpecError(HwsimError):
     """A malformed or infeasible design specification."""
+
+
+class UsageError(HwsimError):
+    """A malformed command-line argument (e.g. ``--set`` without ``=``, or the same
+    parameter set twice); raised by ``hwsim.cli`` only."""
+
+
+def read_text(path, what: str, error: type[HwsimError] = HwsimError) -> str:
+    """The UTF-8 text of the user's file ``path`` (a leading BOM dropped), or ``error``
+    saying in one line that it is unreadable or binary; ``what`` says what the file
+    should be. It lives here, beside the error types, because it is the error
+    contract for every file hwsim reads (templates, technology tables, layer CSVs):
+    a binary file must not surface as a UnicodeDecodeError or a csv "NUL" error."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise error(f"{path}: cannot read {what}: {exc.strerror or exc}") from None
+    nul = data.find(b"\0")
+    if nul >= 0:
+        raise error(f"{path}: not a text file (NUL byte at offset {nul}); expected {what}")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise error(f"{path}: not a text file (byte 0x{data[exc.start]:02x} at offset {exc.start} is not "
+                    f"UTF-8); expected {what}") from None

@@ -5,28 +5,41 @@ The one call everything else in hwsim stands on. It
 1. reduces the network to its *unique* layer shapes (identical layers are costed once),
 2. groups accelerators by dataflow model and string options (e.g. ``dataflow: os``),
 3. runs each model once per group, vectorized over (configs x unique layers),
-4. expands the results back to one row per (config, layer) in a pandas DataFrame.
+   through the shared cost stage (``hwsim.dataflow.stage``),
+4. expands the results to one row per (config, layer) in a pandas DataFrame, or
+   (``per_layer=False``) sums them to one row per config without ever building
+   the per-layer rows -- the path sweeps and searches take.
 
 Layers of a network run one after another, so network latency and energy are
-sums over layers.
+sums over layers. A (config, layer) that cannot map is a row with
+``feasible = False``, ``latency_cycles = inf``, NaN energy and an ``error``
+naming the layer, field and value; a config with any infeasible layer is
+infeasible in its totals. Only ``evaluate`` of one config raises (MappingError).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 import numpy as np
-import pandas as pd
 
 from .dataflow import get_model
 from .dataflow.base import ConfigBatch, CostArrays, LayerBatch, check_costs
+from .dataflow.stage import run as run_model
 from .errors import HwsimError, MappingError
-from .hardware.accelerator import Accelerator
+from .hardware.accelerator import Accelerator, check_accelerator
 from .hardware.technology import load_technology
 from .units import cycles_to_s, pj_to_uj, s_to_ms
 from .workload.layer import Layer
 from .workload.network import Network
+
+# The totals path costs at most this many configs at once, so that its peak memory
+# stays bounded (about 0.3 GiB for ResNet-50 on dla) however many configs a sweep has.
+TOTALS_CHUNK_CONFIGS = 16384
+
+if TYPE_CHECKING:   # pandas is imported where frames are built, not by ``import hwsim``
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -62,7 +75,7 @@ class CostReport:
 
     network: str
     accelerator: Accelerator
-    layers: pd.DataFrame
+    layers: "pd.DataFrame"
     total: CostTotal
 
     def __repr__(self) -> str:
@@ -76,48 +89,79 @@ def as_network(workload: Network | Layer | Sequence[Layer]) -> Network:
         return workload
     if isinstance(workload, Layer):
         return Network(workload.name, [workload])
-    layers = list(workload)
-    if layers and all(isinstance(l, Layer) for l in layers):
-        return Network.sequential("layers", layers, check_shapes=False)
+    if isinstance(workload, (list, tuple)) and workload and all(isinstance(l, Layer) for l in workload):
+        return Network.sequential("layers", list(workload), check_shapes=False)
     raise HwsimError(f"field 'workload' = {type(workload).__name__}: expected a Network, a Layer or a list of Layers")
 
 
 def evaluate(workload: Network | Layer, accelerator: Accelerator) -> CostReport:
-    """Cost of running ``workload`` (a network or one layer) on ``accelerator``."""
+    """Cost of running ``workload`` (a network or one layer) on ``accelerator``.
+    Raises MappingError if a layer cannot map."""
     network = as_network(workload)
-    frame = evaluate_many(network, [accelerator])
+    frame = evaluate_many(network, [check_accelerator(accelerator, "evaluate")])
+    if not frame["feasible"].all():
+        raise MappingError(frame.loc[~frame["feasible"], "error"].iloc[0])
     return CostReport(network.name, accelerator, frame.drop(columns=["config", "template"]),
                       _total(frame, accelerator))
 
 
-def evaluate_many(workload: Network | Layer, accelerators: Iterable[Accelerator]) -> pd.DataFrame:
-    """One DataFrame with a row per (config, layer); ``config`` indexes ``accelerators``.
+def evaluate_many(workload: Network | Layer, accelerators: Iterable[Accelerator],
+                  per_layer: bool = True) -> "pd.DataFrame":
+    """Costs of ``workload`` on every accelerator; never raises for a point that
+    cannot map (its rows are ``feasible = False`` with the reason in ``error``).
 
-    Each group of accelerators sharing a dataflow model and string options is
-    costed in one vectorized call. The config's ``area_mm2`` is repeated on each
-    of its rows.
+    ``per_layer=True``: one row per (config, layer), ``config`` indexing
+    ``accelerators``; the config's ``area_mm2`` is repeated on its rows.
+    ``per_layer=False``: one row per config with the network's totals
+    (``latency_cycles``, ``latency_s``, ``energy_pj`` and its split, ``area_mm2``,
+    ``macs``, ``utilization``, ``feasible``, ``error``).
     """
+    import pandas as pd
+
     network = as_network(workload)
-    accelerators = list(accelerators)
+    accelerators = [check_accelerator(a, "evaluate_many") for a in accelerators]
     if not accelerators:
         raise HwsimError("field 'accelerators' = []: expected at least one accelerator")
     unique, inverse = _unique_layers(network.layers)
     batch = LayerBatch.from_layers(unique)
+    build = _layer_frame if per_layer else _totals_frame
     frames = []
-    for indices, configs in _group_configs(accelerators):
-        costs = get_model(accelerators[indices[0]].dataflow).cost(batch, configs)
-        check_costs(costs, accelerators[indices[0]].dataflow, batch.names)
-        frames.append(_to_frame(network, batch, inverse, costs, indices, accelerators))
-    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    energy_cols = [c for c in frame.columns if c.startswith("energy_") and c.endswith("_pj")]
-    access_cols = [c for c in frame.columns if c.endswith("_accesses")]
-    frame[energy_cols + access_cols] = frame[energy_cols + access_cols].fillna(0.0)  # absent level: none
-    return frame.sort_values(["config", "layer_index"], kind="stable").reset_index(drop=True)
+    for indices, configs in _group_configs(accelerators, chunk=None if per_layer else TOTALS_CHUNK_CONFIGS):
+        dataflow = accelerators[indices[0]].dataflow
+        costs = _run(get_model(dataflow), batch, configs)
+        check_costs(costs, dataflow, batch.names)
+        frames.append(build(network, batch, inverse, costs, indices, accelerators))
+    frame = _concat(frames) if len(frames) > 1 else frames[0]
+    keys = ["config", "layer_index"] if per_layer else ["config"]
+    return frame.sort_values(keys, kind="stable").reset_index(drop=True)
+
+
+def _run(model, batch: LayerBatch, configs: ConfigBatch) -> CostArrays:
+    """A model's CostArrays: through the shared stage (``activity``), or a model
+    that still builds its own CostArrays (``cost``)."""
+    if hasattr(model, "activity"):
+        return run_model(model, batch, configs)
+    return model.cost(batch, configs)
+
+
+def _concat(frames):
+    """Frames of different templates in one: a column one template lacks (a memory
+    level it does not have, a model-specific column) is 0 in its rows, never NaN."""
+    import pandas as pd
+
+    columns = list(dict.fromkeys(c for f in frames for c in f.columns))
+    filled = []
+    for f in frames:
+        missing = [c for c in columns if c not in f.columns]
+        extra = {c: (0.0 if c != "error" else "") for c in missing}
+        filled.append(f.assign(**extra)[columns] if missing else f)
+    return pd.concat(filled, ignore_index=True)
 
 
 # -- helpers -------------------------------------------------------------------
 
 def _unique_layers(layers: Sequence[Layer]) -> tuple[list[Layer], np.ndarray]:
+    """The distinct layer shapes, in order of first appearance, and each layer's index among them."""
     index_of: dict[tuple, int] = {}
     unique: list[Layer] = []
     inverse = np.empty(len(layers), dtype=np.int64)
@@ -130,33 +174,55 @@ def _unique_layers(layers: Sequence[Layer]) -> tuple[list[Layer], np.ndarray]:
     return unique, inverse
 
 
-def _group_configs(accelerators: Sequence[Accelerator]):
-    """Yield (indices, ConfigBatch) per (dataflow, string options) group."""
+def _group_configs(accelerators: Sequence[Accelerator], chunk: int | None = None):
+    """Yield (indices, ConfigBatch) per (dataflow, string options) group, in
+    batches of at most ``chunk`` configs (all of a group if None)."""
     groups: dict[tuple, list[int]] = {}
     for i, acc in enumerate(accelerators):
         options = tuple(sorted((k, v) for k, v in acc.params.items() if isinstance(v, str)))
         groups.setdefault((acc.dataflow, options), []).append(i)
-    for (dataflow, options), indices in groups.items():
-        numeric = [k for k, v in accelerators[indices[0]].params.items() if not isinstance(v, str)]
-        params = {k: np.array([accelerators[i].params[k] for i in indices]).reshape(-1, 1) for k in numeric}
-        opts = dict(options)
-        technology = load_technology(opts["technology"]) if "technology" in opts else None
-        yield indices, ConfigBatch(params=params, options=opts, technology=technology, size=len(indices))
+    for (dataflow, options), members in groups.items():
+        step = chunk or len(members)
+        for start in range(0, len(members), step):
+            yield _config_batch(accelerators, members[start:start + step], dict(options))
 
 
-def _to_frame(network: Network, batch: LayerBatch, inverse: np.ndarray, costs: CostArrays,
-              indices: Sequence[int], accelerators: Sequence[Accelerator]) -> pd.DataFrame:
+def _config_batch(accelerators: Sequence[Accelerator], indices: list[int], opts: dict):
+    """(indices, ConfigBatch) of accelerators sharing a model and string options."""
+    numeric = [k for k, v in accelerators[indices[0]].params.items() if not isinstance(v, str)]
+    params = {k: np.array([accelerators[i].params[k] for i in indices]).reshape(-1, 1) for k in numeric}
+    technology = load_technology(opts["technology"]) if "technology" in opts else None
+    return indices, ConfigBatch(params=params, options=opts, technology=technology, size=len(indices))
+
+
+def _feasible(costs: CostArrays, shape) -> np.ndarray:
+    return np.ones(shape, dtype=bool) if costs.feasible is None else np.broadcast_to(costs.feasible, shape)
+
+
+def _errors(costs: CostArrays, batch: LayerBatch, feasible: np.ndarray) -> np.ndarray:
+    """(C, U) object array: the reason of each infeasible point, "" elsewhere."""
+    errors = np.full(feasible.shape, "", dtype=object)
+    for row, col in np.argwhere(~feasible):
+        errors[row, col] = costs.error(batch, row, col)
+    return errors
+
+
+def _layer_frame(network: Network, batch: LayerBatch, inverse: np.ndarray, costs: CostArrays,
+                 indices: Sequence[int], accelerators: Sequence[Accelerator]) -> "pd.DataFrame":
+    import pandas as pd
+
     n_cfg, n_layers = len(indices), len(inverse)
+    shape = (n_cfg, len(batch))
 
-    def expand(array):  # (C, U) -> flat (C * L,), rows ordered config-major
-        return np.broadcast_to(np.asarray(array, dtype=float), (n_cfg, len(batch)))[:, inverse].ravel()
+    def expand(array, dtype=float):  # (C, U) -> flat (C * L,), rows ordered config-major
+        return np.broadcast_to(np.asarray(array, dtype=dtype), shape)[:, inverse].ravel()
 
     def per_config(array):
         return np.repeat(np.broadcast_to(np.asarray(array, dtype=float).reshape(-1), (n_cfg,)), n_layers)
 
     layers = network.layers
-    energy = sum(np.broadcast_to(v, (n_cfg, len(batch))) for v in costs.energy_pj.values())
-    clock = per_config(costs.clock_hz)
+    feasible = _feasible(costs, shape)
+    energy = sum(np.broadcast_to(v, shape) for v in costs.energy_pj.values())
     data = {
         "config": np.repeat(np.asarray(indices), n_layers),
         "template": np.repeat([accelerators[i].name for i in indices], n_layers),
@@ -164,6 +230,7 @@ def _to_frame(network: Network, batch: LayerBatch, inverse: np.ndarray, costs: C
         "layer": np.tile([l.name for l in layers], n_cfg),
         "op": np.tile([l.op for l in layers], n_cfg),
         "macs": np.tile(np.asarray([l.macs for l in layers], dtype=np.int64), n_cfg),
+        "feasible": expand(feasible, bool),
         "latency_cycles": expand(costs.latency_cycles),
         "compute_cycles": expand(costs.compute_cycles),
         "utilization": expand(costs.utilization),
@@ -171,20 +238,59 @@ def _to_frame(network: Network, batch: LayerBatch, inverse: np.ndarray, costs: C
         "area_mm2": per_config(costs.area_mm2),
         "peak_macs_per_cycle": per_config(costs.peak_macs_per_cycle),
     }
-    data["latency_s"] = cycles_to_s(data["latency_cycles"], clock)
+    data["latency_s"] = cycles_to_s(data["latency_cycles"], per_config(costs.clock_hz))
     for name, value in costs.energy_pj.items():
         data[f"energy_{name}_pj"] = expand(value)
     for name in costs.level_names:
         data[f"{name}_accesses"] = expand(costs.accesses[name])
         data[f"{name}_bytes"] = expand(costs.traffic_bytes[name])
     bound_names = np.asarray(("compute",) + costs.level_names)
-    data["bound"] = bound_names[np.broadcast_to(costs.bound, (n_cfg, len(batch)))[:, inverse].ravel()]
+    data["bound"] = np.where(data["feasible"], bound_names[expand(costs.bound, np.int64)], "infeasible")
     for name, value in costs.extras.items():
         data[name] = expand(value)
+    data["error"] = expand(_errors(costs, batch, feasible), object)
     return pd.DataFrame(data)
 
 
-def _total(frame: pd.DataFrame, accelerator: Accelerator) -> CostTotal:
+def _totals_frame(network: Network, batch: LayerBatch, inverse: np.ndarray, costs: CostArrays,
+                  indices: Sequence[int], accelerators: Sequence[Accelerator]) -> "pd.DataFrame":
+    """One row per config: sums over the network's layers (each unique layer
+    weighted by how often it occurs), computed on the (C, U) arrays."""
+    import pandas as pd
+
+    n_cfg = len(indices)
+    shape = (n_cfg, len(batch))
+    counts = np.bincount(inverse, minlength=len(batch)).astype(float)
+
+    def total(array):   # (C, U) or (1, U) -> (C,): the network's sum
+        array = np.asarray(array, dtype=float)
+        if array.ndim < 2 or array.shape[0] == 1:
+            return np.broadcast_to(np.broadcast_to(array, (1, len(batch))) @ counts, (n_cfg,))
+        return np.broadcast_to(array, shape) @ counts
+    feasible = _feasible(costs, shape)
+    ok = feasible.all(axis=1)
+    latency = np.where(ok, total(costs.latency_cycles), np.inf)
+    macs = float(sum(l.macs for l in network.layers))
+    peak = np.broadcast_to(np.asarray(costs.peak_macs_per_cycle, dtype=float).reshape(-1), (n_cfg,))
+    data = {
+        "config": np.asarray(indices),
+        "template": [accelerators[i].name for i in indices],
+        "feasible": ok,
+        "latency_cycles": latency,
+        "latency_s": latency / np.broadcast_to(costs.clock_hz, (n_cfg,)),
+        "energy_pj": np.where(ok, sum(total(v) for v in costs.energy_pj.values()), np.nan),
+        "area_mm2": np.broadcast_to(costs.area_mm2, (n_cfg,)).astype(float),
+        "macs": np.full(n_cfg, int(macs), dtype=np.int64),
+        "utilization": np.where(ok & (peak > 0), macs / (peak * latency), 0.0),
+    }
+    for name, value in costs.energy_pj.items():
+        data[f"energy_{name}_pj"] = np.where(ok, total(value), np.nan)
+    first_bad = np.argmax(~feasible, axis=1)     # unique layers are in order of first appearance
+    data["error"] = [("" if ok[c] else costs.error(batch, c, int(first_bad[c]))) for c in range(n_cfg)]
+    return pd.DataFrame(data)
+
+
+def _total(frame: "pd.DataFrame", accelerator: Accelerator) -> CostTotal:
     latency_cycles = float(frame["latency_cycles"].sum())
     macs = int(frame["macs"].sum())
     peak = float(frame["peak_macs_per_cycle"].iloc[0])

@@ -9,7 +9,12 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from hwsim.dataflow.registry import register_model
 from refdata import require_reference
+
+# The toy model (tests/toymodels/toy.py) is out-of-tree: registered by name, as a
+# plug-in declares itself under the 'hwsim.dataflows' entry-point group.
+register_model("toy", "toymodels.toy")
 
 # Property tests are deterministic by default (same examples every run, as CI needs);
 # HYPOTHESIS_PROFILE=explore searches with fresh random examples.

@@ -3,6 +3,7 @@
 import os
 import shutil
 import subprocess
+import sys
 
 import pandas as pd
 import pytest
@@ -80,3 +81,49 @@ def test_eval_reads_layer_files(capsys, tmp_path, reference, path, template, lay
 def test_eval_layer_file_rejects_batch(capsys, reference):
     code, _, err = run(capsys, "eval", "--network", str(reference / "maestro" / "vgg16_layers.csv"), "--batch", "2")
     assert code == 2 and "batch" in err
+
+
+def test_eval_json_is_one_strict_json_object(capsys, tmp_path):
+    import json
+
+    from hwsim.dataflow.registry import registered_model
+
+    template = tmp_path / "toy.yaml"
+    template.write_text("name: toy\ndataflow: toy\nparameters:\n  pes: 16\n  buf_bw_bytes_per_cycle: 64\n"
+                        "  dram_bw_bytes_per_cycle: 8\n  clock_hz: 1.0e9\n  technology: accelergy_45nm\n")
+    csv = tmp_path / "out.csv"
+    with registered_model("toy", "toymodels.toy"):
+        code, out, err = run(capsys, "eval", "--network", "alexnet", "--template", str(template), "--json",
+                             "--csv", str(csv))
+    assert code == 0, err
+    report = json.loads(out)                                   # the whole of stdout is the object
+    assert (report["network"], report["template"], report["parameters"]["pes"]) == ("alexnet", "toy", 16)
+    totals = report["totals"]
+    for key in ("latency_cycles", "latency_s", "energy_pj", "area_mm2", "macs", "utilization", "energy_mac_pj"):
+        assert isinstance(totals[key], (int, float)), key
+    assert len(report["layers"]) == len(pd.read_csv(csv)) and report["layers"][0]["layer"] == "CONV1"
+    assert "written to" in err
+
+
+def test_json_safe_turns_numpy_and_non_finite_into_json():
+    import numpy as np
+
+    from hwsim.cli import json_safe
+
+    value = json_safe({"a": np.float64("inf"), "b": [np.int64(3), float("nan")], "c": np.bool_(True),
+                       "d": np.arange(2)})
+    assert value == {"a": None, "b": [3, None], "c": True, "d": [0, 1]}
+    assert type(value["b"][0]) is int
+
+
+def test_import_hwsim_is_light():
+    """`import hwsim` loads no pandas, networkx or matplotlib (issue 5: a whole `hwsim`
+    process must start fast); they are imported where they are needed."""
+    code = ("import sys, hwsim; hwsim.zoo.resnet50(); hwsim.load_template('a100'); "
+            "print(sorted(m for m in ('pandas', 'networkx', 'matplotlib', 'yaml') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "['yaml']"                    # yaml: the template was read
+    proc = subprocess.run([sys.executable, "-c", "import sys, hwsim; print('pandas' in sys.modules, "
+                           "'networkx' in sys.modules, 'importlib.metadata' in sys.modules)"],
+                          capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "False False False"

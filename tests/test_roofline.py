@@ -33,9 +33,11 @@ def test_vector_layer_streams_its_bytes_on_the_fp32_lanes():
     assert row["dram_bytes"] == nbytes
     assert row["latency_s"] == pytest.approx(nbytes / (acc["mem_bw_bytes_per_s"] * acc["bw_fraction"])
                                              + acc["launch_overhead_s"], rel=1e-12)
-    # FP32 peak counts an FMA as 2 FLOPs per lane: one add per lane is half of it
+    # FP32 peak counts an FMA as 2 FLOPs per lane: one add per lane is half of it. Utilization
+    # is MAC-based (0 for a vector layer); the lanes' busy fraction is reported instead.
     lanes_per_cycle = acc["peak_fp32_flops_per_s"] / 2 / acc["clock_hz"]
-    assert row["utilization"] == pytest.approx(layer.vector_ops / (lanes_per_cycle * row["latency_cycles"]))
+    assert row["busy_fraction"] == pytest.approx(layer.vector_ops / (lanes_per_cycle * row["latency_cycles"]))
+    assert row["utilization"] == 0
 
 
 def test_energy_is_tdp_times_time_split_by_bound():
@@ -87,3 +89,14 @@ def test_fraction_above_one_rejected_at_load(field):
 def test_negative_fraction_rejected_at_load():
     with pytest.raises(hwsim.TemplateError, match="compute_fraction"):
         hwsim.load_template("a100", compute_fraction=-0.1)
+
+
+def test_layers_wider_than_fp32_are_unmappable():
+    # The templates carry no FP64 peak: a 64-bit layer is an infeasible row, not a guess.
+    acc = hwsim.load_template("a100")
+    frame = hwsim.evaluate_many([matmul("fp64", 64, 64, 64, bits=64), matmul("fp32", 64, 64, 64, bits=32)], [acc])
+    assert frame["feasible"].tolist() == [False, True]
+    assert "field 'bits' = 64: wider than 32 bits" in frame["error"][0]
+    assert np.isinf(frame["latency_cycles"][0])
+    with pytest.raises(hwsim.MappingError, match="fp64"):
+        hwsim.evaluate(matmul("fp64", 64, 64, 64, bits=64), acc)

@@ -1,34 +1,16 @@
 """Dataflow models: one module per family (see ``base.py`` for the contract).
 
 ``weight_stationary`` (dla), ``output_stationary`` (shi), ``row_stationary`` (rs,
-eyeriss), ``systolic`` (tpu) and ``roofline`` (GPUs). Models are found by name, so
-adding one is one new module plus one template, touching no other model.
+eyeriss), ``systolic`` (tpu) and ``roofline`` (GPUs), plus peer emulations
+(``maestro_*``). Templates name a model by a registry key, never by a module path
+(``registry.py``): the built-in names, or models of other packages registered
+through the ``hwsim.dataflows`` entry-point group.
 """
 
 from __future__ import annotations
 
-import importlib
-from types import ModuleType
-
-from ..errors import TemplateError
 from .base import ConfigBatch, CostArrays, LayerBatch, bounded_latency
+from .registry import get_model, load_template, model_names, model_parameters, register_model
 
-
-def model_module_path(name: str) -> str:
-    """``weight_stationary`` -> ``hwsim.dataflow.weight_stationary``; a dotted name
-    (``mypkg.my_model``) is a model outside hwsim, imported as is."""
-    return name if "." in name else f"{__name__}.{name}"
-
-
-def get_model(name: str) -> ModuleType:
-    """The dataflow model module called ``name``."""
-    try:
-        module = importlib.import_module(model_module_path(name))
-    except ModuleNotFoundError:
-        raise TemplateError(f"field 'dataflow' = {name!r}: no model hwsim/dataflow/{name}.py") from None
-    if not (hasattr(module, "PARAMETERS") and hasattr(module, "cost")):
-        raise TemplateError(f"field 'dataflow' = {name!r}: module lacks PARAMETERS or cost()")
-    return module
-
-
-__all__ = ["ConfigBatch", "CostArrays", "LayerBatch", "bounded_latency", "get_model"]
+__all__ = ["ConfigBatch", "CostArrays", "LayerBatch", "bounded_latency", "get_model", "load_template",
+           "model_names", "model_parameters", "register_model"]

@@ -211,6 +211,19 @@ class CostArrays:
     peak_macs_per_cycle: np.ndarray      # (C,)
     clock_hz: np.ndarray                 # (C,)
     extras: Mapping[str, np.ndarray] = field(default_factory=dict)   # model-specific (C, L) columns
+    feasible: np.ndarray | None = None   # (C, L) bool: False where the layer cannot map on the config
+    unmappable: object = None            # stage.Unmappable: the reasons of the infeasible points
+
+    def error(self, layers: "LayerBatch", row: int, col: int) -> str:
+        """Why point (config ``row``, layer ``col``) is infeasible ("" if it is not)."""
+        if self.feasible is None or self.feasible[row, col]:
+            return ""
+        if self.unmappable is not None:
+            message = self.unmappable.message(layers, row, col)
+            if message:
+                return message
+        return (f"layer '{layers.names[col]}': field 'latency_cycles' = {self.latency_cycles[row, col]!r}: "
+                "the layer cannot be mapped")
 
     @property
     def level_names(self) -> tuple[str, ...]:
@@ -252,16 +265,19 @@ def raise_unmappable(model: str, layers: LayerBatch, bad, field: str, values, de
 
 
 def check_costs(costs: CostArrays, model: str, layer_names: Sequence[str]) -> None:
-    """Reject a model result with NaN/inf or negative numbers, naming the layer."""
+    """Reject a model result with NaN/inf or negative numbers at a feasible point,
+    naming the layer: a model bug, not a user's unmappable point."""
+    ok = np.ones(np.shape(costs.latency_cycles), dtype=bool) if costs.feasible is None else costs.feasible
     arrays = {"compute_cycles": costs.compute_cycles, "latency_cycles": costs.latency_cycles,
               "utilization": costs.utilization}
     arrays.update({f"energy_{k}_pj": v for k, v in costs.energy_pj.items()})
     arrays.update({f"{k}_accesses": v for k, v in costs.accesses.items()})
     for name, value in arrays.items():
         value = np.asarray(value, dtype=float)
-        bad = ~np.isfinite(value) | (value < 0)
+        bad = (~np.isfinite(value) | (value < 0)) & np.broadcast_to(ok, np.broadcast_shapes(ok.shape, value.shape))
         if bad.any():
             _, col = np.argwhere(np.atleast_2d(bad))[0]
             layer = layer_names[col] if np.ndim(value) == 2 and col < len(layer_names) else "?"
             raise MappingError(f"model '{model}': layer '{layer}': field '{name}' = "
-                               f"{np.atleast_2d(value).flat[np.flatnonzero(bad)[0]]!r}: the layer cannot be mapped")
+                               f"{np.atleast_2d(value).flat[np.flatnonzero(bad)[0]]!r}: internal error in the "
+                               "model (a feasible point must have finite, non-negative costs), please report")

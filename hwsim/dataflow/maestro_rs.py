@@ -1,13 +1,26 @@
-"""MAESTRO 2020's runtime accounting of its row-stationary mapping (``step_timing:
-maestro2020`` of the ``rs`` and ``eyeriss`` templates).
+"""MAESTRO 2020's row-stationary dataflow (template ``maestro_rs``): a peer emulation.
 
-This is an emulation of a peer tool, kept apart from the physical row-stationary
-model in ``row_stationary.py``: it reproduces how MAESTRO (maestro-project/maestro,
-2020, cost-analysis engine) counts the temporal steps of the RS mapping in
-``shared/reference/maestro/Resnet50_rs.m`` and the delay it charges per step,
-including rules that no buildable machine follows (its 3x3 steps are charged no
-compute, so they exceed 256 PEs x 9 MAC lanes). Use it to compare with
-MAESTRO-based work (NASAIC used MAESTRO), not to predict hardware.
+It reproduces how MAESTRO (maestro-project/maestro, 2020, cost-analysis engine)
+accounts the RS mapping of shared/reference/maestro/Resnet50_rs.m -- the
+temporal steps it counts and the delay it charges per step -- including rules
+no buildable machine follows: its 3x3 steps are charged no compute, so they
+exceed 256 PEs x 9 MAC lanes. Use it to compare with MAESTRO-based work
+(NASAIC used MAESTRO), not to predict hardware; the physical row-stationary
+model is ``rs`` / ``eyeriss`` (``row_stationary``, validated on Eyeriss silicon).
+
+The mapping (CONV; a DSCONV drops the K directive)::
+
+    TemporalMap(2,2) K; TemporalMap(4,4) C; TemporalMap(Sz(R),Sz(R)) R;
+    SpatialMap(Sz(R),1) Y; TemporalMap(Sz(S),1) X; Cluster(3,P);
+    SpatialMap(1,1) X; SpatialMap(1,1) S; TemporalMap(Sz(S),Sz(S)) S
+
+(FC1000, a 7x7 filter over its whole 7x7 input, uses ``Cluster(9,P)``):
+``pes // 3`` clusters take different output rows, the 3 PEs of a cluster
+different filter columns.
+
+**Runtime**: ``maestro_rs_runtime`` (steps x per-step delay as MAESTRO's source
+computes them; it matches all 66 ResNet-50 layers of Resnet50_rs_pe256.csv).
+**Accesses, energy, area**: ``maestro_common``.
 
 It is not monotone in ``pes``: MAESTRO uses every cluster, and more clusters
 load more input rows per step; a PE count that adds clusters without removing a
@@ -16,12 +29,15 @@ cycle the step is ingress-bound (e.g. a 16-bit 5x5 layer, 27 rows: 11 -> 12
 clusters doubles the runtime). Only the first step's ingress is checked against
 MAESTRO's CSV (its "Ingress Delay (Max)"); later steps' ingress (the tile with
 the clusters' shared rows counted once) is 1 cycle throughout ResNet-50, so its
-form is a modelling choice. The pipelined default is monotone.
+form is a modelling choice.
 
-MAESTRO counts NoC traffic in elements of one precision. hwsim passes the NoC
-bandwidth in MAC-precision words per cycle (``noc_elems``) and counts each
-tensor's elements as MAC-precision words (``LayerBatch.mac_words``), which is
-MAESTRO's count when the three widths are equal.
+MAESTRO counts NoC traffic in elements of one precision: the NoC bandwidth is
+in elements per cycle and each tensor's elements count as MAC-precision words
+(``LayerBatch.mac_words``), which is MAESTRO's count when the three widths are
+equal.
+
+``maestro_cluster_pes``, ``maestro_cluster_runtime`` and ``maestro_rs_runtime``
+take a ``LayerBatch`` whose depthwise layers have ``c == 1`` per group.
 """
 
 from __future__ import annotations
@@ -29,7 +45,18 @@ from __future__ import annotations
 import numpy as np
 
 from ..units import ceil_div
-from .base import LayerBatch
+from .base import ConfigBatch, LayerBatch
+from .maestro_common import PARAMETERS as COMMON_PARAMETERS
+from .maestro_common import (SPATIAL, TEMPORAL, ClusterLevel, Directive, MaestroLayers, access_counts, conv_tensors,
+                             describe, strided)
+from .maestro_common import activity as maestro_activity
+from .stage import Activity, Unmappable
+
+__all__ = ["MAPPING_FILE", "PARAMETERS", "activity", "maestro_cluster_pes", "maestro_cluster_runtime",
+           "maestro_rs_runtime"]
+
+PARAMETERS = dict(COMMON_PARAMETERS)        # maestro_common.PARAMETERS: the same for both emulations
+MAPPING_FILE = "MAESTRO's row-stationary mapping file (shared/reference/maestro/Resnet50_rs.m)"
 
 # MAESTRO's RS mapping (shared/reference/maestro/Resnet50_rs.m, the mapping of the
 # Resnet50_rs_pe256.csv run): TemporalMap(2,2) K; TemporalMap(4,4) C;
@@ -173,3 +200,48 @@ def _first_ingress(layers: LayerBatch, k_t, c_t, active, noc_elems):
     2016 elements for 3x3 on 54 clusters -> 2 cycles, 12,789 for CONV1 -> 13)."""
     r, s = layers.r, layers.s
     return np.ceil(layers.mac_words(inputs=active * c_t * r * s, weights=k_t * c_t * r * s) / noc_elems)
+
+
+# -- the model --------------------------------------------------------------------------
+
+def activity(layers: LayerBatch, configs: ConfigBatch) -> Activity:
+    """What MAESTRO's RS accounting gives ``layers`` (1, L) on ``configs`` (C, 1)."""
+    unmappable = Unmappable("maestro_rs")
+    ml = describe(layers, unmappable, MAPPING_FILE)
+    pes = configs.ints("pes")
+    cluster = maestro_cluster_pes(layers)
+    unmappable.add(ml.described & (pes < cluster), "pes", pes,
+                   lambda _, j: f"{MAPPING_FILE} maps Cluster({int(cluster[0, j])},P); "
+                                f"valid: pes >= {int(cluster[0, j])}")
+    clusters = np.maximum(pes // cluster, 1)                  # fewer PEs than a cluster is flagged above
+    timing = maestro_rs_runtime(layers, np.maximum(pes, cluster), configs.ints("vector_width"),
+                                configs.floats("noc_bw_elements_per_cycle"))
+    shape = np.broadcast_shapes(np.shape(timing["runtime"]), (configs.size, len(layers)))
+    acc = access_counts(shape, [(ml.described & ~ml.dsconv, lambda cols: _level(ml, cols, clusters, False)),
+                                (ml.described & ml.dsconv, lambda cols: _level(ml, cols, clusters, True))])
+    y, _ = strided(ml.R, ml.stride_y)
+    # Innermost cluster: the tiles of the inherited K (2) and C (4) directives, the
+    # inherited row window and one output column, each double buffered
+    # (UpdateBufferSizeReq, GetMappedVolume); a DSCONV's filter and output follow C.
+    k_tile = np.where(ml.dsconv, MAESTRO_RS_C_TILE, MAESTRO_RS_K_TILE)
+    filters = np.where(ml.dsconv, MAESTRO_RS_C_TILE, MAESTRO_RS_K_TILE * MAESTRO_RS_C_TILE)
+    l1_output = k_tile * y
+    l1_requirement = 2.0 * (MAESTRO_RS_C_TILE * y + filters * ml.R * ml.S + l1_output)
+    extras = {"maestro_steps": timing["steps"], "maestro_compute_delay": timing["compute_delay"],
+              "active_pes": timing["active_clusters"]}
+    return maestro_activity(layers, configs, ml, acc, timing["runtime"], unmappable, l1_requirement,
+                            2.0 * l1_output, extras)
+
+
+def _level(ml: MaestroLayers, cols, clusters, dsconv: bool) -> ClusterLevel:
+    """The top cluster of ``Resnet50_rs.m``; the S directive MAESTRO adds to it
+    (``UnrollMissingDirectives``: TemporalMap(Sz(S),Sz(S)) S, last)."""
+    dims = ml.dims(cols)
+    y, y_ofs = strided(dims["R"], ml.stride_y[:, cols])
+    x, x_ofs = strided(dims["S"], ml.stride_x[:, cols])
+    directives = [Directive(TEMPORAL, "C", MAESTRO_RS_C_TILE, MAESTRO_RS_C_TILE),
+                  Directive(TEMPORAL, "R", dims["R"], dims["R"]), Directive(SPATIAL, "Y", y, y_ofs),
+                  Directive(TEMPORAL, "X", x, x_ofs), Directive(TEMPORAL, "S", dims["S"], dims["S"])]
+    if not dsconv:
+        directives.insert(0, Directive(TEMPORAL, "K", MAESTRO_RS_K_TILE, MAESTRO_RS_K_TILE))
+    return ClusterLevel(directives, dims, conv_tensors(dsconv), clusters[:, cols])

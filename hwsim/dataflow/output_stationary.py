@@ -1,9 +1,11 @@
 """Output-stationary model (ShiDianNao-like, template ``shi``).
 
 The mechanism (Du et al., "ShiDianNao", ISCA 2015; MAESTRO's YX-P dataflow,
-shared/reference/maestro/Resnet50_yxp_os.m):
+shared/reference/maestro/Resnet50_yxp_os.m). The model reports its activity to the
+shared cost stage (``hwsim.dataflow.stage``), which turns it into bytes, latency,
+energy and area; what is the model's own is below.
 
-* **Spatial unrolling.** The PE array is a ``rows x cols`` grid of output pixels:
+* **Spatial unrolling.** The PE array runs a ``rows x cols`` grid of output pixels:
   output rows (P) on the array rows, output columns (Q) on the array columns. Each
   PE owns one output and accumulates it in place over C x R x S (and over the
   output channels of a block of ``k1`` channels it keeps as ``k1`` partial sums).
@@ -11,47 +13,58 @@ shared/reference/maestro/Resnet50_yxp_os.m):
   plane is M x N (rows x output channels), as ShiDianNao maps the output neurons of
   classifier layers across its PEs; depthwise layers are ``g`` independent
   single-channel convolutions mapped one after another.
-* **Array shape.** The logical shape is chosen per layer among
-  ``cols`` in {1, 2, 4, ..., 4096}, ``rows = pes // cols`` (MAESTRO's YX-P mapping
-  files likewise choose a cluster size per layer); hwsim takes the shape with the
-  fewest compute cycles (first on ties). A shape available with ``pes`` PEs is
-  available, with at least as many rows, with more PEs, so more PEs never increase
-  compute cycles.
-* **Compute cycles** = ``n*g * ceil(Y/rows) * ceil(X/cols) * K_t * C * R * S`` (edge
-  effects by ``ceil``): one MAC per PE per cycle. Few output pixels (ResNet-50's
-  7x7 CONV5 layers on 256 PEs: 49 busy PEs) means low utilization: the known
-  weakness of output-stationary arrays for late layers.
-* **Reuse inside the array (L2 -> PEs over the NoC).** Weights are broadcast: one
-  word per cycle reaches every PE (matmul: one word per PE column). Inputs enter
-  at the array edge and shift between neighbouring PEs (FIFO-H/FIFO-V in
-  ShiDianNao), so a spatial tile reads each element of its input window once per
-  channel and per block of ``k1`` output channels: ``win_y * win_x`` words, not
-  ``rows*cols*R*S``. Each output is written once.
-* **L1 (per PE)** holds ``k1`` partial sums plus ``IN_FIFO_WORDS`` input words; ``k1``
-  is the largest that fits ``l1_bytes`` (at most K). Accesses: each MAC reads and
-  writes its partial sum and reads its input operand (3 per MAC); each input word
-  that arrives in a PE is written once and used for ``k1`` MACs.
+* **Tiles.** The output plane is cut into ``ceil(Y/rows) x ceil(X/cols)`` spatial
+  tiles, split as evenly as the tile count allows (a 10-row plane on 8 rows runs
+  two tiles of 5 rows, not 8 + 2), run one after another.
+* **Compute cycles** = ``n*g * tiles * K_t * C * R * S``: one MAC per PE per cycle
+  (a layer wider than ``mac_bits`` takes several passes, applied by the stage). Few
+  output pixels (ResNet-50's 7x7 CONV5 layers on 256 PEs: 49 busy PEs) means low
+  utilization: the known weakness of output-stationary arrays for late layers.
+* **Fill/drain** = ``rows_used + cols_used`` cycles per layer: shifting in the first
+  window and draining the last outputs.
+* **NoC (L2 -> PEs) and word-hops.** Weights are broadcast: one word per cycle
+  reaches every active PE of the tile (fanout = the tile's PEs; matmul: one word per
+  PE column, multicast down the column). Inputs enter at the array edge and shift
+  between neighbouring PEs (FIFO-H/FIFO-V in ShiDianNao), so a spatial tile reads
+  each element of its input window once per channel and per block of ``k1`` output
+  channels (``win_y * win_x`` words, not ``rows*cols*R*S``); every other input a PE
+  uses arrives from a neighbour, one hop. Each output is written once (unicast).
+  Deliveries from L2 travel ``stage.multicast_hops(pes, fanout)`` pitches.
+* **L1 (per PE, ``pes`` instances)** holds ``k1`` partial sums plus
+  ``IN_FIFO_WORDS`` input words; ``k1`` is the largest that fits ``l1_bytes`` (at most
+  K). Accesses: each MAC reads and writes its partial sum and reads its input
+  operand (3 per MAC); each input word that arrives in a PE is written once and used
+  for ``k1`` MACs.
 * **L2 -> DRAM tiling** (``os_tiling``): L2 holds one tile (an input band, a block
-  of filters, their outputs); of two loop orders and a small set of block sizes,
-  the tile with the least DRAM traffic that fits ``l2_bytes`` wins; if none fits,
-  MappingError.
-* **Latency** = max(compute, each level's bytes / bandwidth) + fill/drain, with
-  fill/drain = ``rows + cols`` cycles per layer (shifting in the first window and
-  draining the last outputs). **Energy** = accesses x per-access energy of the
-  technology tables (SRAM energy by capacity), NoC words (L2 -> PE deliveries and
-  inter-PE shifts) x NoC energy, leakage x time. **Area** from hwsim.hardware.area;
-  for ``area_model: maestro2020`` a PE is one MAC lane (``MAESTRO_VECTOR_WIDTH = 1``:
-  a ShiDianNao PE has one multiplier and one adder) and MAESTRO's NoC bandwidth,
-  in elements, is taken as ``noc_bw_bytes_per_cycle`` (1-byte elements, as
-  ``load_maestro_layers`` defaults to 8-bit layers).
+  of filters, their outputs).
 
-**Precision** is per tensor: inputs, weights and outputs (partial sums) are stored,
-moved and charged at their own widths (accesses count words); MACs at ``bits`` =
-max(input, weight).
+**The mapping is chosen by what it costs.** Latency is max(compute, each level's
+bytes / bandwidth) + fill. The L2 tile changes only the DRAM traffic, so it is the
+fitting tile with the fewest DRAM bytes (then words). The array shape changes
+compute, the NoC traffic and the fill: among shapes with ``cols`` and ``rows`` powers
+of two (``rows * cols <= pes``, so a layer may use fewer PEs than there are, e.g. to
+shorten the fill of a DRAM-bound layer) and the full-height shapes ``rows = pes //
+cols``, the one of least bounded latency (with that tile's DRAM bound), then fewest
+NoC words, then the first. Every shape available with ``pes`` PEs is available with
+``2 * pes``, and each candidate's latency is non-increasing in every buffer size and
+bandwidth, so latency is non-increasing in ``pes`` (over powers of two), ``l1_bytes``,
+``l2_bytes``, ``noc_bw_bytes_per_cycle`` and ``dram_bw_bytes_per_cycle``.
 
-Vector (non-MAC) layers run on the PEs as ``pes`` ALU lanes and stream their
-bytes through L2 and DRAM once, each operation charged an adder's share of a MAC
-(``common.vector_layer_costs``, the policy of every ASIC model).
+A layer that cannot map (L1 too small for one partial sum and the FIFO words; no L2
+tile fits) is flagged ``stage.Unmappable``.
+
+**Precision** is per tensor: inputs, weights and outputs (partial sums) are stored
+and moved at their own widths (the stage prices each word at its tensor's width);
+the MAC datapath is ``mac_bits`` wide.
+
+**Area**: the stage's (MACs at ``mac_bits``, ``pes`` L1s, L2, NoC flip-flops); for
+``area_model: maestro2020`` MAESTRO's closed form, with one MAC lane per PE
+(``MAESTRO_VECTOR_WIDTH = 1``: a ShiDianNao PE has one multiplier and one adder) and
+MAESTRO's NoC bandwidth, in elements, taken as ``noc_bw_bytes_per_cycle`` (1-byte
+elements, as ``load_maestro_layers`` defaults to 8-bit layers).
+
+Vector (non-MAC) layers follow the stage's policy: ``pes`` ALU lanes, operands
+streamed through L2 and DRAM once.
 """
 
 from __future__ import annotations
@@ -60,39 +73,38 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..hardware.area import default_area_mm2, maestro2020_area_mm2
-from ..hardware.memory import MemoryLevel
+from ..hardware.area import maestro2020_area_mm2
+from ..hardware.memory import MemoryLevel, dram_level
 from ..hardware.params import AREA_MODEL, CLOCK_HZ, TECHNOLOGY, Param
 from ..units import ceil_div
-from .base import ConfigBatch, CostArrays, LayerBatch, bounded_latency, raise_unmappable
-from .common import VectorCosts, vector_layer_costs
-from .os_tiling import (  # noqa: F401 - best_fitting, dram_tiling: re-exported, part of this model's API
-    best_fitting,
-    dram_tiling,
-    dram_traffic,
-    window,
-)
+from .base import ConfigBatch, LayerBatch, bounded_latency
+from .common import solve_per_unique
+from .os_tiling import dram_tiling, dram_traffic, window_sum
+from .stage import Activity, Datapath, Unmappable, Words, cheapest, datapath_passes, multicast_hops
+
+MAX_PES = 2**20
+MAX_BYTES = 2**40
+BANDWIDTH = dict(minimum=1e-6, inclusive=True, maximum=1e9)
 
 PARAMETERS: dict[str, Param] = {
-    "pes": Param(int, "number of processing elements (one MAC each)"),
-    "noc_bw_bytes_per_cycle": Param(float, "L2 -> PE array bandwidth, bytes/cycle"),
-    "l1_bytes": Param(int, "per-PE storage (partial sums and input FIFO), bytes"),
-    "l2_bytes": Param(int, "global buffer (inputs, weights, outputs), bytes"),
-    "dram_bw_bytes_per_cycle": Param(float, "DRAM bandwidth, bytes/cycle"),
+    "pes": Param(int, "number of processing elements (one MAC each)", maximum=MAX_PES),
+    "noc_bw_bytes_per_cycle": Param(float, "L2 -> PE array bandwidth, bytes/cycle", **BANDWIDTH),
+    "l1_bytes": Param(int, "per-PE storage (partial sums and input FIFO), bytes", maximum=MAX_BYTES),
+    "l2_bytes": Param(int, "global buffer (inputs, weights, outputs), bytes", maximum=MAX_BYTES),
+    "dram_bw_bytes_per_cycle": Param(float, "DRAM bandwidth, bytes/cycle", **BANDWIDTH),
+    "mac_bits": Param(int, "MAC datapath width, bits: wider layers take several passes; MAC energy and area",
+                      maximum=64),
     "clock_hz": CLOCK_HZ,
     "technology": TECHNOLOGY,
     "area_model": AREA_MODEL,
 }
 
-# Candidate array widths (columns); rows = pes // cols. Powers of two up to 4096
-# PEs wide cover every array hwsim's sweeps use.
-ARRAY_COLS = 2 ** np.arange(13)
 # Input words a PE keeps besides its partial sums: one in FIFO-H, one in FIFO-V
 # (ShiDianNao's neighbour-to-neighbour input shifting). An hwsim assumption: the
 # minimum storage for shifting in both directions.
 IN_FIFO_WORDS = 2
 # Bytes/cycle a PE can receive from its neighbours (two 32-bit ports); never the
-# bound for <= 32-bit layers since a PE consumes at most one input word per MAC.
+# bound for <= 64-bit layers since a PE consumes at most one input word per MAC.
 L1_PORT_BYTES_PER_CYCLE = 8.0
 # The maestro2020 area model's MAC lanes per PE and NoC element width (see module docstring).
 MAESTRO_VECTOR_WIDTH = 1
@@ -109,205 +121,218 @@ def output_plane(layers: LayerBatch):
     return layers.p, np.where(is_mm, layers.k, layers.q), np.where(is_mm, 1, layers.k), is_mm
 
 
-def choose_array_shape(plane_y, plane_x, pes):
-    """Per (config, layer): the ``rows x cols`` shape (cols in ARRAY_COLS, rows =
-    pes // cols) with the fewest spatial tiles; returns (rows, cols, tiles)."""
-    cols = ARRAY_COLS.reshape(-1, 1, 1)                       # (S, 1, 1)
-    rows = np.asarray(pes).reshape(1, -1, 1) // cols          # (S, C, 1)
-    valid = rows >= 1
-    safe_rows = np.maximum(rows, 1)
-    tiles = ceil_div(plane_y, safe_rows) * ceil_div(plane_x, cols)          # (S, C, L)
-    tiles = np.where(valid, tiles, np.iinfo(np.int64).max)
-    best = np.argmin(tiles, axis=0)[None]                     # first minimum: deterministic
-    pick = lambda a: np.take_along_axis(np.broadcast_to(a, tiles.shape), best, axis=0)[0]
-    return pick(safe_rows), pick(cols), pick(tiles)
+def _powers(limit, extent):
+    """2^0, 2^1, ... up to ``limit`` and to the first power >= ``extent`` (a larger one
+    cuts the plane exactly as that one does)."""
+    top = min(int(np.max(limit)).bit_length(), int(np.max(extent) - 1).bit_length() + 1)
+    return np.int64(1) << np.arange(max(top, 1), dtype=np.int64)
 
 
-# -- the model, stage by stage ---------------------------------------------------
+def shape_candidates(pes, plane_y=None, plane_x=None):
+    """Candidate logical shapes, each (S, C, 1): ``cols = 2^i`` with ``rows = 2^j`` or
+    the full height ``rows = pes // cols``; ``valid`` marks the shapes with
+    ``rows * cols <= pes``. The set for ``pes`` holds the set for ``pes / 2`` when
+    ``pes`` is a power of two. Powers beyond the largest output plane (``plane_y``,
+    ``plane_x``) are left out: they tile every plane as the first power above it does."""
+    pes = np.asarray(pes, dtype=np.int64)
+    col_powers = _powers(pes, pes if plane_x is None else plane_x)
+    row_powers = _powers(pes, pes if plane_y is None else plane_y)
+    cols = col_powers.reshape(-1, 1, 1, 1)                   # (I, 1, 1, 1)
+    full = pes[None, None] // cols                           # (I, 1, C, 1)
+    rows = np.concatenate([np.broadcast_to(row_powers.reshape(1, -1, 1, 1),
+                                           (len(col_powers), len(row_powers)) + pes.shape), full], axis=1)
+    cols = np.broadcast_to(cols, rows.shape)
+    valid = (rows >= 1) & (cols * rows <= pes[None, None])
+    flat = lambda a: a.reshape((-1,) + pes.shape)
+    return flat(np.maximum(rows, 1)), flat(cols), flat(valid)
 
-class SpatialMapping(NamedTuple):
-    """How one layer sits on one config's array (each field (C, L) or broadcastable)."""
-    rows: np.ndarray          # logical array shape chosen for the layer
+
+class Shape(NamedTuple):
+    """One logical array shape per (candidate or config, layer), and its tiles."""
+    rows: np.ndarray
     cols: np.ndarray
-    tiles: np.ndarray         # spatial tiles of the output plane
-    rows_used: np.ndarray     # array rows/cols that hold an output (edge of small planes)
+    ty: np.ndarray            # spatial tiles along the output rows / columns
+    tx: np.ndarray
+    rows_used: np.ndarray     # rows / cols of the largest tile (tiles split evenly)
     cols_used: np.ndarray
-    k_t: np.ndarray           # output channels iterated in time
-    is_mm: np.ndarray         # matmul: M x N output plane
-    mac_cycles: np.ndarray    # compute cycles of a MAC layer
 
 
-def spatial_mapping(layers: LayerBatch, pes) -> SpatialMapping:
-    """Unroll the output plane on the array and count compute cycles: each PE does
-    one MAC per cycle, so a spatial tile takes ``n*g * K_t * C * R * S`` cycles and
-    the layer takes that times the number of tiles (edge effects by ceil)."""
-    plane_y, plane_x, k_t, is_mm = output_plane(layers)
-    rows, cols, tiles = choose_array_shape(plane_y, plane_x, pes)          # (C, L)
-    per_tile = layers.n * layers.g * k_t * layers.c * layers.r * layers.s
-    return SpatialMapping(rows, cols, tiles, np.minimum(rows, plane_y), np.minimum(cols, plane_x),
-                          k_t, is_mm, (tiles * per_tile).astype(float))
+def tile_plane(plane_y, plane_x, rows, cols) -> Shape:
+    """Cut the Y x X output plane into tiles of at most rows x cols, split evenly."""
+    ty, tx = ceil_div(plane_y, rows), ceil_div(plane_x, cols)
+    return Shape(rows, cols, ty, tx, ceil_div(plane_y, ty), ceil_div(plane_x, tx))
 
 
-def psums_per_pe(layers: LayerBatch, l1_bytes, k_t):
-    """``k1``: the partial sums a PE keeps in L1 (at the output width) besides its
-    ``IN_FIFO_WORDS`` input words, at most the temporal output channels. A MAC layer
-    whose PEs cannot hold even one is unmappable."""
-    k1_max = np.floor((l1_bytes - IN_FIFO_WORDS * layers.input_bytes_per_elem)
-                      / layers.output_bytes_per_elem).astype(np.int64)
+def psums_that_fit(layers: LayerBatch, l1_bytes):
+    """The partial sums (at the output width) a PE's L1 holds besides its
+    ``IN_FIFO_WORDS`` input words (< 1: the layer cannot map)."""
+    return np.floor((l1_bytes - IN_FIFO_WORDS * layers.input_bytes_per_elem)
+                    / layers.output_bytes_per_elem).astype(np.int64)
+
+
+def psums_per_pe(layers: LayerBatch, l1_bytes):
+    """``k1``: the partial sums a PE keeps, at most the temporal output channels."""
+    _, _, k_t, _ = output_plane(layers)
+    return np.clip(np.minimum(psums_that_fit(layers, l1_bytes), k_t), 1, None)
+
+
+def _flag_small_l1(layers: LayerBatch, l1_bytes, unmappable: Unmappable):
     def need(_, col):
         bi, bo = layers.input_bits[0][col], layers.output_bits[0][col]
         return (f"too small; a PE needs one partial sum of {bo} bits and {IN_FIFO_WORDS} input FIFO words of "
                 f"{bi} bits = {(bo + IN_FIFO_WORDS * bi) / 8:g} bytes")
-    raise_unmappable("output_stationary", layers, layers.is_mac & (k1_max < 1), "l1_bytes", l1_bytes, need)
-    return np.clip(np.minimum(k1_max, k_t), 1, None)
+    unmappable.add(layers.is_mac & (psums_that_fit(layers, l1_bytes) < 1), "l1_bytes", l1_bytes, need)
 
 
-class ArrayTraffic(NamedTuple):
-    """Words moved between L2 and the PE array, and inside the array (each (C, L))."""
-    words: np.ndarray         # L2 <-> PE words (inputs + weights + outputs)
-    mac_words: np.ndarray     # the same as MAC-precision words
+class ArrayWords(NamedTuple):
+    """Words moved between L2 and the PE array, and inside it, for one shape."""
+    l2: Words                 # L2 -> PE reads (inputs, weights) and PE -> L2 writes (outputs)
     arrivals: np.ndarray      # input words written into PEs (each used for k1 MACs)
     shifts: np.ndarray        # input words passed PE to PE instead of read from L2
+    mac_cycles: np.ndarray    # compute cycles of one datapath pass
 
 
-def array_traffic(layers: LayerBatch, m: SpatialMapping, k1) -> ArrayTraffic:
-    """NoC words, by the reuse inside the array: a tile reads its input window once
-    per channel and per block of ``k1`` output channels (neighbours shift the rest),
-    weights are broadcast (matmul: once per PE column), each output is written once."""
+def array_words(layers: LayerBatch, shape: Shape, k1) -> ArrayWords:
+    """NoC words and compute cycles, by the reuse inside the array: a tile reads its
+    input window once per channel and per block of ``k1`` output channels (neighbours
+    shift the rest in), weights are broadcast once per tile (matmul: once per PE
+    column), each output is written once."""
+    plane_y, plane_x, k_t, is_mm = output_plane(layers)
     padded_h, padded_w = layers.h + 2 * layers.pad_h, layers.w + 2 * layers.pad_w
-    win_y = window(m.rows_used, layers.stride_h, layers.r, layers.dil_h, padded_h)
-    win_x = np.where(m.is_mm, 1, window(m.cols_used, layers.stride_w, layers.s, layers.dil_w, padded_w))
-    ng = layers.n * layers.g
-    input_words = ng * m.tiles * ceil_div(m.k_t, k1) * layers.c * win_y * win_x
-    weight_words = ng * m.tiles * m.k_t * layers.c * layers.r * layers.s * np.where(m.is_mm, m.cols_used, 1)
-    output_words = layers.output_elems
-    arrivals = layers.macs.astype(float) / k1
-    return ArrayTraffic(
-        words=(input_words + weight_words + output_words).astype(float),
-        mac_words=layers.mac_words(input_words, weight_words, output_words),
-        arrivals=arrivals,
-        shifts=np.where(m.is_mm, 0.0, np.maximum(arrivals - input_words, 0.0)),
+    ng, c, rs = layers.n * layers.g, layers.c, layers.r * layers.s
+    rows_read = window_sum(plane_y, shape.ty, layers.stride_h, layers.r, layers.dil_h, padded_h)
+    cols_read = np.where(is_mm, shape.tx,
+                         window_sum(plane_x, shape.tx, layers.stride_w, layers.s, layers.dil_w, padded_w))
+    blocks = ceil_div(k_t, k1)
+    inputs = ng * blocks * c * rows_read * cols_read
+    tiles = shape.ty * shape.tx
+    weights = np.where(is_mm, ng * shape.ty * c * plane_x, ng * tiles * k_t * c * rs)
+    arrivals = ng * blocks * c * rs * plane_y * plane_x
+    return ArrayWords(
+        l2=Words(inputs.astype(float), weights.astype(float), layers.output_elems.astype(float)),
+        arrivals=arrivals.astype(float),
+        shifts=np.maximum(arrivals - inputs, 0).astype(float),
+        mac_cycles=(tiles * ng * k_t * c * rs).astype(float),
     )
 
 
-# -- per-level bytes, accesses, energy ----------------------------------------------
-# MAC layers use the counts above; vector layers stream their operands once from
-# DRAM through L2 (common.vector_layer_costs) and never touch L1 or the NoC.
-
-def level_traffic_bytes(layers: LayerBatch, array: ArrayTraffic, dram_mac_words, vec: VectorCosts):
-    """Bytes each level delivers (latency bounds): L1 receives the input arrivals,
-    L2 feeds the array, DRAM feeds L2."""
-    is_mac, bpe = layers.is_mac, layers.bytes_per_elem
-    return {
-        "l1": np.where(is_mac, array.arrivals * layers.input_bytes_per_elem, 0.0),
-        "l2": np.where(is_mac, array.mac_words * bpe, vec.bytes),
-        "dram": np.where(is_mac, dram_mac_words * bpe, vec.bytes),
-    }
+def word_hops(layers: LayerBatch, shape: Shape, words: ArrayWords, pes) -> Words:
+    """NoC word-hops: L2 deliveries travel ``multicast_hops`` (weights to every PE of
+    the tile, or of its column for a matmul; inputs to an edge PE; outputs back),
+    and every shifted input one pitch."""
+    plane_y, plane_x, _, is_mm = output_plane(layers)
+    tiles = shape.ty * shape.tx
+    fanout = np.where(is_mm, plane_y / shape.ty, plane_y * plane_x / tiles)      # mean PEs per delivery
+    unicast = multicast_hops(pes, 1)
+    return Words(input=words.l2.input * unicast + words.shifts,
+                 weight=words.l2.weight * multicast_hops(pes, fanout),
+                 output=words.l2.output * unicast)
 
 
-def level_accesses(layers: LayerBatch, array: ArrayTraffic, dram_words, vec: VectorCosts):
-    """Word accesses per level. L1: each MAC reads and writes its partial sum and
-    reads its input (3 per MAC), and each arriving input is written once. L2: the
-    array's words plus the words filled from / drained to DRAM."""
-    is_mac, macs = layers.is_mac, layers.macs.astype(float)
-    return {
-        "l1": np.where(is_mac, 3.0 * macs + array.arrivals, 0.0),
-        "l2": np.where(is_mac, array.words + dram_words, vec.words),
-        "dram": np.where(is_mac, dram_words, vec.words),
-    }
+# -- the mapping choice ------------------------------------------------------------
 
-
-def level_mac_words(layers: LayerBatch, array: ArrayTraffic, dram_mac_words, vec: VectorCosts):
-    """Accesses counted in MAC-precision words, the unit energy is charged in (each
-    tensor's words scaled by its width / ``bits``); the NoC also carries the inter-PE shifts."""
-    is_mac, words, macs = layers.is_mac, layers.mac_words, layers.macs.astype(float)
-    return {
-        "l1": np.where(is_mac, macs * words(inputs=1.0, outputs=2.0) + words(inputs=array.arrivals), 0.0),
-        "l2": np.where(is_mac, array.mac_words + dram_mac_words, vec.mac_words),
-        "dram": np.where(is_mac, dram_mac_words, vec.mac_words),
-        "noc": np.where(is_mac, array.mac_words + words(inputs=array.shifts), 0.0),
-    }
-
-
-def memory_levels(configs: ConfigBatch) -> tuple[MemoryLevel, ...]:
-    """L1 (per PE, ``pes`` copies, fed by the neighbour ports), L2 (fed to the array
-    at the NoC bandwidth) and DRAM, with their capacities (SRAM energy) and
-    bandwidths (the latency bound)."""
+def memory_levels(pes, l1_bytes, l2_bytes, noc_bw_bytes_per_cycle, dram_bw_bytes_per_cycle) -> tuple[MemoryLevel, ...]:
+    """L1 (per PE, ``pes`` instances, fed by the neighbour ports), L2 (fed to the
+    array at the NoC bandwidth) and DRAM; each argument (C, 1)."""
     return (
-        MemoryLevel("l1", configs.ints("l1_bytes"), configs.ints("pes") * L1_PORT_BYTES_PER_CYCLE),
-        MemoryLevel("l2", configs.ints("l2_bytes"), configs.floats("noc_bw_bytes_per_cycle")),
-        MemoryLevel("dram", np.full_like(configs.floats("clock_hz"), np.inf),
-                    configs.floats("dram_bw_bytes_per_cycle")),
+        MemoryLevel("l1", l1_bytes, pes * L1_PORT_BYTES_PER_CYCLE, instances=pes),
+        MemoryLevel("l2", l2_bytes, noc_bw_bytes_per_cycle),
+        dram_level(dram_bw_bytes_per_cycle),
     )
 
 
-def energy_pj(layers: LayerBatch, tech, mac_words, levels, area, seconds, vec: VectorCosts):
-    """MACs x MAC energy (vector layers: their operations, ``vec.op_pj``), each
-    level's MAC-precision words x its per-access energy at ``bits`` (SRAM by
-    capacity), leakage x time."""
-    bits = layers.bits
-    l1, l2 = levels[0].capacity_bytes, levels[1].capacity_bytes          # SRAM energy by capacity
-    return {
-        "mac": np.where(layers.is_mac, layers.macs.astype(float) * tech.mac_pj(bits), vec.op_pj),
-        "l1": mac_words["l1"] * tech.sram_pj_per_access(l1, bits),
-        "l2": mac_words["l2"] * tech.sram_pj_per_access(l2, bits),
-        "dram": mac_words["dram"] * tech.dram_pj_per_access(bits),
-        "noc": mac_words["noc"] * tech.noc_pj_per_access(bits),
-        "leakage": tech.leakage_pj(area[:, None], seconds),
-    }
+def choose_shape(layers: LayerBatch, pes, k1, passes, levels, dram: Words) -> Shape:
+    """The shape of least bounded latency (with the chosen tile's DRAM traffic), then
+    fewest NoC words, then the first candidate (see the module docstring)."""
+    plane_y, plane_x, _, _ = output_plane(layers)
+    mac = layers.is_mac
+    rows, cols, valid = shape_candidates(pes, np.where(mac, plane_y, 1), np.where(mac, plane_x, 1))  # (S, C, 1)
+    cand = tile_plane(plane_y, plane_x, rows, cols)                         # (S, C, L)
+    words = array_words(layers, cand, k1)
+    traffic = {"l1": Words(input=words.arrivals).bytes(layers), "l2": words.l2.bytes(layers),
+               "dram": dram.bytes(layers)}
+    latency, _ = bounded_latency(words.mac_cycles * passes, traffic, levels, cand.rows_used + cand.cols_used)
+    latency = np.where(valid, latency, np.inf)
+    best = cheapest((latency, np.where(valid, words.l2.total, np.inf)))[None]
+    pick = lambda a: np.take_along_axis(np.broadcast_to(a, latency.shape), best, axis=0)[0]
+    return Shape(*(pick(a) for a in cand))
+
+
+class Mapping(NamedTuple):
+    """What the mapping of one (config, layer) settles: the array shape, the partial
+    sums per PE, the DRAM words of the L2 tile and whether a tile fits."""
+    shape: Shape
+    k1: np.ndarray
+    dram: Words
+    fits: np.ndarray
+
+
+def solve_mapping(layers: LayerBatch, pes, l1_bytes, l2_bytes, noc_bw_bytes_per_cycle, dram_bw_bytes_per_cycle,
+                  mac_bits) -> Mapping:
+    """The L2 tile (fewest DRAM bytes), then the array shape (least bounded latency
+    with that tile's DRAM traffic) for configs given as (C, 1) columns."""
+    levels = memory_levels(pes, l1_bytes, l2_bytes, noc_bw_bytes_per_cycle, dram_bw_bytes_per_cycle)
+    k1 = psums_per_pe(layers, l1_bytes)
+    dram, fits = dram_traffic(layers, l2_bytes)
+    shape = choose_shape(layers, pes, k1, datapath_passes(layers, mac_bits), levels, dram)
+    return Mapping(shape, np.broadcast_to(k1, fits.shape), dram, fits)
 
 
 # -- the model -------------------------------------------------------------------
 
-def cost(layers: LayerBatch, configs: ConfigBatch) -> CostArrays:
-    """Output-stationary cost of every layer on every config (see module docstring):
-    map the output plane (compute cycles), size the partial-sum block per PE, count
-    the array's and DRAM's words, then per-level bytes -> latency, accesses -> energy."""
-    tech, is_mac = configs.technology, layers.is_mac
-    pes, clock = configs.ints("pes"), configs.floats("clock_hz")          # (C, 1)
-    m = spatial_mapping(layers, pes)
-    k1 = psums_per_pe(layers, configs.ints("l1_bytes"), m.k_t)
-    array = array_traffic(layers, m, k1)
-    dram_mac_words, dram_words = dram_traffic(layers, configs.ints("l2_bytes"))
+# The parameters the mapping depends on, and their types.
+MAPPING_PARAMETERS = {"pes": "ints", "l1_bytes": "ints", "l2_bytes": "ints", "noc_bw_bytes_per_cycle": "floats",
+                      "dram_bw_bytes_per_cycle": "floats", "mac_bits": "ints"}
 
-    vec = vector_layer_costs(layers, pes, tech)
-    compute = np.where(is_mac, m.mac_cycles, vec.compute_cycles)
-    traffic = level_traffic_bytes(layers, array, dram_mac_words, vec)
-    levels = memory_levels(configs)
-    fill_drain = np.where(is_mac, (m.rows_used + m.cols_used).astype(float), 0.0)   # shift in, drain out
-    latency, bound = bounded_latency(compute, traffic, levels, fill_drain)
-    area = _area_mm2(configs, tech)
-    energy = energy_pj(layers, tech, level_mac_words(layers, array, dram_mac_words, vec), levels, area,
-                       latency / clock, vec)
 
+def activity(layers: LayerBatch, configs: ConfigBatch) -> Activity:
+    """Output-stationary activity of every layer on every config (see the module
+    docstring): the mapping (L2 tile, partial sums per PE, array shape), solved once
+    per distinct set of the parameters it depends on, then each level's words and the
+    NoC word-hops."""
+    columns = {name: getattr(configs, kind)(name) for name, kind in MAPPING_PARAMETERS.items()}
+    m = solve_per_unique(columns, lambda **c: solve_mapping(layers, **c))
+    unmappable = Unmappable("output_stationary")
+    _flag_small_l1(layers, configs.ints("l1_bytes"), unmappable)
+    unmappable.add(layers.is_mac & ~m.fits, "l2_bytes", configs.ints("l2_bytes"),
+                   lambda _, col: f"too small; the smallest tile (one output row, one channel, one filter) "
+                                  f"needs {int(dram_tiling(layers)[0][:, col].min())} bytes")
+    pes = configs.ints("pes")
+    words = array_words(layers, m.shape, m.k1)
     macs = layers.macs.astype(float)
-    full = lambda a: np.broadcast_to(np.asarray(a, dtype=float), latency.shape)
-    return CostArrays(
-        levels=levels,
-        compute_cycles=full(compute),
-        latency_cycles=latency,
-        utilization=layers.work / (pes * latency),
-        accesses={k: full(v) for k, v in level_accesses(layers, array, dram_words, vec).items()},
-        traffic_bytes={k: full(v) for k, v in traffic.items()},
-        energy_pj={k: full(v) for k, v in energy.items()},
-        bound=bound,
-        area_mm2=area,
-        peak_macs_per_cycle=pes.reshape(-1).astype(float),
-        clock_hz=clock.reshape(-1),
-        extras={
-            "array_rows": full(np.where(is_mac, m.rows, 0)),
-            "array_cols": full(np.where(is_mac, m.cols, 0)),
-            "active_pes": full(np.where(is_mac, m.rows_used * m.cols_used, 0)),
-            "mapping_efficiency": full(np.where(is_mac, macs / (pes * np.maximum(m.mac_cycles, 1.0)), 0.0)),
-            "psums_per_pe": full(np.where(is_mac, k1, 0)),
-        },
+    return Activity(
+        levels=memory_levels(*(columns[name] for name in list(MAPPING_PARAMETERS)[:5])),
+        accesses={"l1": Words(input=macs + words.arrivals, output=2.0 * macs),
+                  "l2": words.l2 + m.dram, "dram": m.dram},
+        traffic={"l1": Words(input=words.arrivals), "l2": words.l2},
+        compute_cycles=words.mac_cycles,
+        fill_drain_cycles=(m.shape.rows_used + m.shape.cols_used).astype(float),
+        datapath=Datapath(pes=pes, mac_bits=configs.ints("mac_bits")),
+        clock_hz=configs.floats("clock_hz"),
+        noc_word_hops=word_hops(layers, m.shape, words, pes),
+        noc_bw_bytes_per_cycle=configs.floats("noc_bw_bytes_per_cycle"),
+        unmappable=unmappable,
+        vector_levels=("l2", "l2"),
+        area_mm2=_maestro_area_mm2(configs) if configs["area_model"] == "maestro2020" else None,
+        extras=_extras(layers, m.shape, words, m.k1, pes),
     )
 
 
-def _area_mm2(configs: ConfigBatch, tech) -> np.ndarray:
-    """(C,) area: hwsim's default model, or MAESTRO's 2020 closed form."""
+def _extras(layers: LayerBatch, shape: Shape, words: ArrayWords, k1, pes):
+    """Per-layer report columns (zero for vector layers)."""
+    mac = layers.is_mac
+    mapping_eff = layers.macs / (pes * np.maximum(words.mac_cycles, 1.0))
+    return {
+        "array_rows": np.where(mac, shape.rows, 0),
+        "array_cols": np.where(mac, shape.cols, 0),
+        "active_pes": np.where(mac, shape.rows_used * shape.cols_used, 0),
+        "mapping_efficiency": np.where(mac, mapping_eff, 0.0),
+        "psums_per_pe": np.where(mac, k1, 0),
+    }
+
+
+def _maestro_area_mm2(configs: ConfigBatch) -> np.ndarray:
+    """(C,) MAESTRO's 2020 closed form (one MAC lane per PE, 1-byte NoC elements)."""
     pes, l1, l2 = (np.asarray(configs[name]).reshape(-1) for name in ("pes", "l1_bytes", "l2_bytes"))
     noc = configs.floats("noc_bw_bytes_per_cycle").reshape(-1)
-    if configs["area_model"] == "maestro2020":
-        return maestro2020_area_mm2(pes, MAESTRO_VECTOR_WIDTH, l1, l2, noc, elem_bits=MAESTRO_NOC_ELEM_BITS)
-    return default_area_mm2(tech, pes, l1, l2, noc, bits=16)
+    return maestro2020_area_mm2(pes, MAESTRO_VECTOR_WIDTH, l1, l2, noc, elem_bits=MAESTRO_NOC_ELEM_BITS)

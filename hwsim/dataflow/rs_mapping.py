@@ -1,22 +1,62 @@
-"""Eyeriss's row-stationary *mapping*: how a layer's logical PE sets are folded
-and replicated onto the physical array, how many filters and channels a PE
-handles per pass given its scratchpads, and which split of the replicated sets
-is fastest (the one mapping policy). ``row_stationary.py`` turns the mapping into
-cycles, traffic and energy.
+"""Eyeriss's row-stationary *mapping*, chosen by what it costs.
 
-Folding and replication follow stanford-mast/nn_dataflow's Eyeriss mapper
-(``MapStrategyEyeriss``), re-implemented and vectorized over layers x configs.
+A layer's logical PE sets are folded and replicated onto the physical array
+(stanford-mast/nn_dataflow ``MapStrategyEyeriss``, re-implemented vectorized);
+each PE holds ``p`` filters x ``q`` channels of one filter row in its
+scratchpads; the global buffer (GLB) holds a *tile* of the layer -- the partial
+sums of the filters in flight for a strip of output rows (Eyeriss processes the
+ifmap in row strips, JSSC'17 Sec. IV) -- and, when they fit beside it, the
+tile's ifmap rows and the layer's filters. ``row_stationary.py`` turns the
+chosen mapping into the shared stage's ``Activity``.
+
+**Candidates.** Every (config, layer) is costed on a fixed grid of mapping
+descriptors, the same for every PE count and buffer size:
+
+* ``t`` (``FILTER_SETS``): replicas of the logical PE set that work on different
+  filters; the remaining replicas all take different channels (``r``), or, for
+  a depthwise layer (one channel per group), different groups (``gamma``);
+* the GLB tile (``TILE_SPLITS``): the whole batch, or one image's output rows cut
+  into 1, 2, 4, ... 128 strips. The array maps one tile at a time (a strip of
+  ``E_g`` rows is an ``R x E_g`` logical set), so a strip narrower than the
+  array replicates more, and its filters are reloaded per tile.
+
+**Choice.** The candidate with the smallest bounded latency -- max(compute,
+GLB<->array bytes / NoC bandwidth, DRAM bytes / DRAM bandwidth), compute at the
+datapath's passes -- then the least energy (DRAM, GLB and NoC energy of the
+candidate: the parts that differ between candidates). Because the grid does
+not depend on the PE count or the buffer sizes, a larger array or buffer only
+makes candidates feasible or cheaper, never removes one: latency is
+non-increasing in ``pes``, ``l2_bytes`` and both bandwidths (more PEs give a
+candidate more replicas for its channel sets, which never adds time; the
+fill/drain does not depend on the array). A candidate may leave PEs idle (few
+filter sets, a short strip): that is how the model uses fewer PEs when
+using all of them would cost more traffic than it saves compute.
+
+**GLB tiling** of a candidate, the residency with the fewest DRAM bytes that fits
+``l2_bytes`` (all at their tensors' widths; one group at a time):
+
+* psums of the filters in flight for the tile (``p*t`` filters x ``E_g`` rows x
+  ``F`` x the tile's images) stay while every channel block accumulates into
+  them -- unless each output is finished in one pass (then they stream out);
+* the tile's ifmap rows (all channels, ``(E_g - 1)*stride + R`` rows, the halo
+  between strips re-read) are read from DRAM once if they fit beside the psums,
+  else once per filter block;
+* the layer's filters are read from DRAM once if they fit too, else once per tile;
+* the whole-batch tile may instead spill its psums to DRAM per channel block
+  (always feasible: every layer maps on every GLB).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 from ..units import ceil_div
-from .base import ConfigBatch, LayerBatch
+from .base import LayerBatch
 from .common import solve_per_unique
+from .stage import Words, datapath_passes, multicast_hops
 
 # Eyeriss PE scratchpads (JSSC'17 Table I): filter 224, ifmap 12, psum 24 words.
 # Used to split ``l1_bytes`` when the per-spad word counts are not given.
@@ -24,41 +64,26 @@ EYERISS_SPAD_SPLIT = {"filter": 224, "ifmap": 12, "psum": 24}
 # Eyeriss moves ifmaps, filters and psums on separate, equally wide buses
 # (64 b each, JSSC'17 Sec. V): the filter fill gets one third of the NoC.
 FILTER_BUS_SHARE = 1.0 / 3.0
-# Split candidates for the replicated sets: t sets work on different filters and
-# the other sets all on different channels (r) or all on different groups (gamma).
-_FILTER_SETS = np.array(list(range(1, 17)) + [24, 32, 48, 64, 96, 128, 192, 256])
-# pe_rows = 0: candidate array heights, in sets of R rows stacked vertically.
-STACKS = (1, 2, 4, 8)
+# Candidate numbers of PE-set replicas on different filters (design choice: powers
+# of two up to 256; the rest of the replicas take channels, so t = 1 uses them all).
+FILTER_SETS = 2 ** np.arange(9)
+# Candidate GLB tiles: index 0 is the whole batch, index 1 + i one image's output
+# rows cut into 2**i strips (design choice: strips of down to 1/128 of the rows).
+TILE_SPLITS = np.concatenate([[1], 2 ** np.arange(8)])
+_WHOLE = np.arange(TILE_SPLITS.size) == 0
+# Latencies within this relative difference are a tie (float rounding), decided by energy.
+TIE = 1e-12
+
+# The config fields the mapping depends on, and those its candidates' traffic depends on.
+MAPPING_PARAMS = ("pes", "pe_rows", "l1_bytes", "filter_spad_words", "ifmap_spad_words", "psum_spad_words",
+                  "l2_bytes", "noc_bw_bytes_per_cycle", "dram_bw_bytes_per_cycle", "word_bits")
+_GLB_PARAMS = MAPPING_PARAMS[:7]
+
+# Candidate axes: (config, layer) arrays get two trailing axes (filter sets, tile).
+_C = (Ellipsis, None, None)
 
 
-def array_shape(pes, pe_rows, filter_rows, stack=1):
-    """Physical (rows, cols) the layer sees: ``pe_rows x pes//pe_rows``, or for
-    ``pe_rows == 0`` columns of ``min(stack * R, pes)`` PEs (``stack`` sets of R
-    rows on top of each other)."""
-    rows = np.where(pe_rows > 0, pe_rows, np.minimum(stack * filter_rows, pes))
-    return rows, pes // rows
-
-
-def fold_and_replicate(set_rows, set_cols, rows, cols):
-    """Fit the ``set_rows x set_cols`` logical PE set on a ``rows x cols`` array.
-
-    Returns ``fold_h`` (filter-row folds, run in turn), ``fold_w`` (output-row
-    strips run in turn), ``sets`` (replicas side by side) and ``active_pes``.
-    A set wider than the array is cut into strips; strips go to spare rows
-    first (nn_dataflow's w-to-h adjustment), the rest run sequentially.
-    """
-    fold_h = np.where(set_rows > rows, ceil_div(set_rows, rows), 1)
-    repl_h = np.where(set_rows > rows, 1, rows // np.maximum(set_rows, 1))
-    fold_w = np.where(set_cols > cols, ceil_div(set_cols, cols), 1)
-    repl_w = np.where(set_cols > cols, 1, cols // np.maximum(set_cols, 1))
-    stack = np.minimum(repl_h, fold_w)                 # strips stacked into spare rows
-    fold_w = ceil_div(fold_w, stack)
-    repl_h = repl_h // stack
-    strip_rows = ceil_div(set_rows, fold_h)
-    strip_cols = ceil_div(set_cols, fold_w)            # columns of one set, before stacking
-    active = strip_rows * strip_cols * repl_h * repl_w
-    return fold_h, fold_w, repl_h * repl_w, active
-
+# -- the row-stationary building blocks -----------------------------------------------
 
 def spad_words(configs, layers: LayerBatch):
     """(filter, ifmap, psum) scratchpad words per PE, (C, L) arrays. Derived from
@@ -69,178 +94,285 @@ def spad_words(configs, layers: LayerBatch):
                   "psum": layers.output_bytes_per_elem}
     out = []
     for name in ("filter", "ifmap", "psum"):
-        given = configs[f"{name}_spad_words"]
-        derived = np.floor(configs["l1_bytes"] / word_bytes[name] * EYERISS_SPAD_SPLIT[name] / total)
+        given = np.asarray(configs[f"{name}_spad_words"])
+        derived = np.floor(np.asarray(configs["l1_bytes"]) / word_bytes[name] * EYERISS_SPAD_SPLIT[name] / total)
         out.append(np.where(given > 0, given, derived).astype(np.int64))
     return tuple(out)
 
 
 def pe_block(layers: LayerBatch, filter_w, ifmap_w, psum_w):
     """Per-PE work of one pass: filter-row segment ``s`` (S cut into ``n_s``
-    segments when it exceeds the ifmap spad), ``q`` channels, ``p`` filters."""
+    segments when it exceeds the ifmap spad), ``q`` channels (``q*s`` ifmap
+    words in the sliding window), ``p`` filters (``p*q*s`` filter words, ``p``
+    psums)."""
     s = np.minimum(layers.s, ifmap_w)
     n_s = ceil_div(layers.s, np.maximum(s, 1))
-    q = np.minimum(layers.c, ifmap_w // np.maximum(s, 1))
-    p = np.minimum(np.minimum(layers.k, psum_w), filter_w // np.maximum(q * s, 1))
+    q = np.maximum(np.minimum(layers.c, ifmap_w // np.maximum(s, 1)), 1)
+    p = np.maximum(np.minimum(np.minimum(layers.k, psum_w), filter_w // np.maximum(q * s, 1)), 1)
     return s, n_s, q, p
+
+
+def array_shape(pes, pe_rows, filter_rows):
+    """Physical (rows, cols) the layer sees: ``pe_rows x pes//pe_rows``, or for
+    ``pe_rows == 0`` columns of ``min(R, pes)`` PEs (MAESTRO's Cluster(Sz(R)))."""
+    rows = np.where(pe_rows > 0, pe_rows, np.minimum(filter_rows, pes))
+    return rows, pes // np.maximum(rows, 1)
+
+
+class Fold(NamedTuple):
+    """A ``set_rows x set_cols`` logical PE set on a ``rows x cols`` array."""
+    fold_h: np.ndarray      # filter-row folds, run in turn
+    fold_w: np.ndarray      # passes over the set's columns (output rows), after stacking
+    sets: np.ndarray        # replicas side by side
+    active: np.ndarray      # PEs of all replicas
+    strip_rows: np.ndarray  # PE rows of one replica (filter rows per fold)
+    strip_cols: np.ndarray  # output rows one replica computes per pass
+    sets_v: np.ndarray      # replicas stacked vertically (their psums chain up the same columns)
+
+
+def fold_and_replicate(set_rows, set_cols, rows, cols) -> Fold:
+    """Fit the logical set on the array (nn_dataflow's Eyeriss mapper). A set
+    wider than the array is cut into strips; strips go to spare rows first (the
+    w-to-h adjustment), the rest run in turn; a smaller set is replicated.
+    Eyeriss AlexNet: CONV1 11x55 -> 11x14 strips (154 PEs), CONV2 5x27 -> 14 + 13
+    stacked (135 PEs), CONV3-5 3x13 -> 4 replicas (156 PEs)."""
+    fold_h = np.where(set_rows > rows, ceil_div(set_rows, rows), 1)
+    repl_h = np.where(set_rows > rows, 1, rows // np.maximum(set_rows, 1))
+    fold_w = np.where(set_cols > cols, ceil_div(set_cols, cols), 1)
+    repl_w = np.where(set_cols > cols, 1, cols // np.maximum(set_cols, 1))
+    stack = np.minimum(repl_h, fold_w)                 # strips stacked into spare rows
+    fold_w = ceil_div(fold_w, stack)
+    repl_h = repl_h // stack
+    strip_rows = ceil_div(set_rows, fold_h)
+    strip_cols = ceil_div(set_cols, fold_w)
+    sets = repl_h * repl_w
+    return Fold(fold_h, fold_w, sets, strip_rows * strip_cols * sets, strip_rows, strip_cols, repl_h)
 
 
 def loop_time(extent, per_pe, sets):
     """Sequential steps of a loop of ``extent`` spread over ``sets`` PE sets that
-    each take ``per_pe`` per pass: full passes plus the shorter last one."""
+    each take ``per_pe`` per pass: full passes plus the shorter last one.
+    Returns (steps, passes); steps never grow with ``sets``."""
     chunk = per_pe * sets
     n = ceil_div(extent, chunk)
     rest = extent - (n - 1) * chunk
     return (n - 1) * per_pe + ceil_div(rest, sets), n
 
 
-# The split candidates live on two trailing axes of every (C, L) array: the number
-# t of sets on different filters, and where the other sets go (channels or groups).
-_CAND = (Ellipsis, None, None)
-
+# -- the chosen mapping ------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Mapping:
-    """The chosen row-stationary mapping of each layer on each config, (C, L) arrays."""
-    compute: np.ndarray     # PE-array cycles: MACs + vertical psum adds + filter fills
-    n_k: np.ndarray         # filter blocks: passes over the K filters (each re-reads the ifmap)
-    n_c: np.ndarray         # channel blocks: psum tiles per output and filter-row segment
-    n_s: np.ndarray         # filter-row segments (S cut to fit the ifmap spad)
-    w_reload: np.ndarray    # times each filter word is brought on chip and into the spads
-    i_reload: np.ndarray    # times each ifmap word is streamed from DRAM
-    spill: np.ndarray       # bool: psums that fit no strip go to DRAM and back
+    """The chosen mapping of each layer on each config, (C, L) arrays. Word counts
+    are of each tensor's elements (psums at the output width)."""
+    compute: np.ndarray     # cycles of one datapath pass: PE cycles + filter fills (fills once, not per pass)
+    glb_array: Words        # GLB <-> array words (cross the NoC bandwidth)
+    dram: Words             # DRAM words (each also written or read once at the GLB)
+    spad: Words             # scratchpad accesses: a read (psum: read + write) per MAC, plus fills
+    noc_hops: Words         # NoC word-hops: GLB deliveries x pitches travelled, PE-to-PE psum moves
+    active: np.ndarray      # PEs holding work
     rows: np.ndarray        # physical array rows the layer sees
     cols: np.ndarray        # physical array columns
-    active: np.ndarray      # PEs holding a (folded, replicated) logical PE set
+    filter_sets: np.ndarray  # t: replicas on different filters
+    glb_tiles: np.ndarray   # tiles the GLB holds in turn (filters reloaded per tile)
 
 
-# The config fields the mapping depends on (it is solved once per distinct row of them).
-MAPPING_PARAMS = ("pes", "pe_rows", "l1_bytes", "filter_spad_words", "ifmap_spad_words", "psum_spad_words",
-                  "l2_bytes", "noc_bw_bytes_per_cycle")
+def choose_mapping(layers: LayerBatch, configs, technology) -> Mapping:
+    """The mapping of every (config, layer): the cheapest candidate (module
+    docstring). Solved once per distinct config of ``MAPPING_PARAMS``; the
+    candidates' traffic once per distinct config of its array and GLB fields."""
+    columns = {name: np.asarray(configs[name]) for name in MAPPING_PARAMS}
+    return solve_per_unique(columns, lambda **c: _choose(layers, c, technology))
 
 
-def fastest_mapping(layers: LayerBatch, configs: ConfigBatch) -> Mapping:
-    """The one mapping policy: the fastest of the array shapes (``STACKS`` when
-    ``pe_rows == 0``, else the fixed shape) and, on each, of the splits of the
-    replicated sets (``best_split``). Solved once per distinct config of
-    ``MAPPING_PARAMS`` (``common.solve_per_unique``)."""
-    columns = {name: configs[name] for name in MAPPING_PARAMS}
-    columns.update(pes=configs.ints("pes"), pe_rows=configs.ints("pe_rows"),
-                   noc_bw_bytes_per_cycle=configs.floats("noc_bw_bytes_per_cycle"))
-    return solve_per_unique(columns, lambda **c: _fastest(layers, c))
+def _choose(layers: LayerBatch, c, technology) -> Mapping:
+    """``choose_mapping`` on the distinct config rows ``c``: the candidates on the
+    distinct GLB configs, the choice per config, then the chosen numbers."""
+    glb_rows, glb_of = _distinct(c, _GLB_PARAMS)
+    cand = _candidates(layers, glb_rows, technology)
+    pick = _picker(cand, glb_of, _select(layers, c, cand, glb_of))
+    glb_array, dram = (Words(*(pick(getattr(w, t)) for t in ("input", "weight", "output")))
+                       for w in (cand.glb_array, cand.dram))
+    psum_hops = pick(cand.psum_hops)
+    filter_bus = np.asarray(c["noc_bw_bytes_per_cycle"], dtype=float) * FILTER_BUS_SHARE
+    passes = datapath_passes(layers, np.asarray(c["word_bits"]))
+    macs = layers.macs.astype(float)
+    return Mapping(
+        compute=pick(cand.array_cycles) + pick(cand.fill_bytes) / filter_bus / passes,
+        glb_array=glb_array, dram=dram,
+        spad=Words(input=macs + glb_array.input, weight=macs + glb_array.weight,
+                   output=2.0 * macs + glb_array.output + psum_hops),
+        noc_hops=Words(input=glb_array.input * pick(cand.hops_input),
+                       weight=glb_array.weight * pick(cand.hops_weight),
+                       output=glb_array.output * pick(cand.hops_output) + psum_hops),
+        active=pick(cand.active), rows=pick(cand.rows), cols=pick(cand.cols),
+        filter_sets=pick(cand.filter_sets), glb_tiles=pick(cand.glb_tiles))
 
 
-def _fastest(layers: LayerBatch, c) -> Mapping:
-    """``fastest_mapping`` on the config columns ``c``. The first array shape (one
-    set of R rows) is tried on every config; the taller ones only on the configs
-    with ``pe_rows == 0`` -- a fixed ``pe_rows`` ignores the stack. A taller shape
-    replaces the best so far only where it is strictly faster (first wins ties)."""
-    best = _on_shape(layers, c, STACKS[0])
-    free = c["pe_rows"][:, 0] == 0
-    if not free.any():
-        return best
-    sub = {name: value[free] for name, value in c.items()}
-    for stack in STACKS[1:]:
-        best = _take_faster(best, _on_shape(layers, sub, stack), free)
-    return best
+def _distinct(c, names):
+    """The distinct rows of the config columns ``names`` and each row's index among them."""
+    stacked = np.concatenate([np.asarray(c[n], dtype=float).reshape(-1, 1) for n in names], axis=1)
+    unique, inverse = np.unique(stacked, axis=0, return_inverse=True)
+    return {n: unique[:, i:i + 1].astype(np.asarray(c[n]).dtype) for i, n in enumerate(names)}, inverse.reshape(-1)
 
 
-def _on_shape(layers: LayerBatch, c, stack) -> Mapping:
-    """The fastest split of the replicated sets on the array shape of ``stack``."""
-    s, n_s, q, p = pe_block(layers, *spad_words(c, layers))
-    rows, cols = array_shape(c["pes"], c["pe_rows"], layers.r, stack)
-    return best_split(layers, c, rows, cols, s, n_s, q, p, c["noc_bw_bytes_per_cycle"])
+@dataclass(frozen=True)
+class _Candidates:
+    """Every candidate of every (distinct GLB config, layer): (V, L, T, G) arrays
+    (or broadcastable). Words are per layer, each tensor's elements."""
+    array_cycles: np.ndarray
+    fill_bytes: np.ndarray      # filter bytes filled over the filter bus
+    glb_bytes: np.ndarray       # GLB <-> array bytes
+    dram_bytes: np.ndarray
+    energy_pj: np.ndarray       # DRAM + GLB + NoC energy: the tie-break
+    feasible: np.ndarray
+    glb_array: Words
+    dram: Words
+    psum_hops: np.ndarray
+    hops_input: np.ndarray      # pitches one ifmap / filter / psum delivery travels
+    hops_weight: np.ndarray
+    hops_output: np.ndarray
+    active: np.ndarray
+    rows: np.ndarray
+    cols: np.ndarray
+    filter_sets: np.ndarray
+    glb_tiles: np.ndarray
 
 
-def _take_faster(best: Mapping, cand: Mapping, rows) -> Mapping:
-    """``best`` with its ``rows`` (a config mask) taken from ``cand`` (computed on
-    those rows only) where ``cand`` has strictly fewer cycles."""
-    shape = best.compute.shape
-    better = cand.compute < best.compute[rows]
-    merged = {}
-    for f in fields(Mapping):
-        value = np.array(np.broadcast_to(getattr(best, f.name), shape))
-        value[rows] = np.where(better, getattr(cand, f.name), value[rows])
-        merged[f.name] = value
-    return Mapping(**merged)
+def _candidates(layers: LayerBatch, c, technology) -> _Candidates:
+    """Cycles, traffic and energy of every candidate on the configs ``c``."""
+    filter_w, ifmap_w, psum_w = spad_words(c, layers)
+    s, n_s, q, p = pe_block(layers, filter_w, ifmap_w, psum_w)
+    rows, cols = array_shape(c["pes"], c["pe_rows"], layers.r)
+    s, n_s, q, p, rows, cols = (np.asarray(a)[_C] for a in (s, n_s, q, p, rows, cols))
+    n, g, k, ch, e, f = (getattr(layers, a)[_C] for a in ("n", "g", "k", "c", "p", "q"))
+
+    # The tile: whole batch, or 1/2**i of one image's rows; the array maps it as an R x E_g set.
+    images = np.where(_WHOLE, n, 1)                                   # images per tile
+    strips = np.minimum(TILE_SPLITS, e)                               # tiles per image's rows
+    e_g = ceil_div(e, strips)
+    tiles = ceil_div(n, images) * strips
+    fold = fold_and_replicate(layers.r[_C], e_g, rows, cols)
+
+    # The replicas: t on filters, the rest on channels (depthwise: on groups).
+    t = FILTER_SETS.reshape(-1, 1)
+    rest = np.maximum(fold.sets // t, 1)
+    depthwise = (layers.c == 1)[_C]
+    r_sets, gamma = np.where(depthwise, 1, rest), np.where(depthwise, rest, 1)
+    kt, n_k = loop_time(k, p, t)
+    ct, n_c = loop_time(ch, q, r_sets)
+    outer = n * n_s * fold.fold_h * strips * fold.fold_w * ceil_div(g, gamma)
+    array_cycles = (outer * kt * (ct * s + n_c) * f).astype(float)   # MACs + one psum add per pass
+    # Times each output's psum goes through the GLB: once per channel block of the
+    # channel sets stacked in a column (their psums chain up it); side-by-side sets
+    # each send their own. For r <= sets_v this is n_c.
+    psum_passes = ceil_div(ch, q * np.minimum(np.minimum(r_sets, ch), fold.sets_v)) * n_s * fold.fold_h
+    in_flight = np.minimum(p * t, k)
+
+    glb_array, dram, dram_bytes = _glb_and_dram(layers, c, e_g, images, tiles, strips, n_k, psum_passes, in_flight)
+    t_used, r_used, g_used = np.minimum(t, k), np.minimum(r_sets, ch), np.minimum(gamma, g)
+    chain = fold.strip_rows * np.minimum(r_used, fold.sets_v)         # psums flow up the stacked replicas
+    outs = layers.output_elems[_C].astype(float)
+    psum_hops = outs * psum_passes * np.maximum(chain - 1, 0)
+    diagonal = np.minimum(ceil_div(layers.r, layers.stride_h)[_C], fold.strip_cols)
+    pes = np.asarray(c["pes"])[_C]
+    hops = (multicast_hops(pes, diagonal * t_used), multicast_hops(pes, fold.strip_cols), multicast_hops(pes, 1))
+    hop_bytes = (glb_array.input * layers.input_bytes_per_elem[_C] * hops[0]
+                 + glb_array.weight * layers.weight_bytes_per_elem[_C] * hops[1]
+                 + (glb_array.output * hops[2] + psum_hops) * layers.output_bytes_per_elem[_C])
+    glb_bytes = _bytes(layers, glb_array)
+    energy = _energy_pj(technology, c["l2_bytes"], dram_bytes, glb_bytes + dram_bytes, hop_bytes)
+    return _Candidates(
+        array_cycles=array_cycles,
+        fill_bytes=glb_array.weight * layers.weight_bytes_per_elem[_C],
+        glb_bytes=glb_bytes, dram_bytes=dram_bytes, energy_pj=energy,
+        feasible=(t <= fold.sets) & np.isfinite(dram_bytes),
+        glb_array=glb_array, dram=dram, psum_hops=psum_hops,
+        hops_input=hops[0], hops_weight=hops[1], hops_output=hops[2],
+        active=(fold.strip_rows * fold.strip_cols * t_used * r_used * g_used).astype(float),
+        rows=rows, cols=cols, filter_sets=t + 0 * rows, glb_tiles=tiles)
 
 
-def best_split(layers: LayerBatch, configs, rows, cols, s, n_s, q, p, noc_bw) -> Mapping:
-    """The layer on a ``rows x cols`` array with the fastest split of the
-    replicated sets into t (filters) x r (channels) x gamma (groups): its cycles,
-    loop counts and GLB reload factors. Candidates are evaluated on trailing
-    axes and the fastest is taken per layer and config."""
-    fold_h, fold_w, sets, active = fold_and_replicate(layers.r, layers.p, rows, cols)
-    t, r_sets, gamma, valid = _split_candidates(sets)
-    kt, n_k = loop_time(layers.k[_CAND], p[_CAND], t)
-    ct, n_c = loop_time(layers.c[_CAND], q[_CAND], r_sets)
-    outer = (layers.n * n_s * fold_h * fold_w)[_CAND] * ceil_div(layers.g[_CAND], gamma)
-    w_reload, spill, i_reload = _glb_tiling(layers, configs, fold_w, p, t, n_k)
-    cycles = _pe_cycles(layers, s, outer, kt, ct, n_c) + _filter_fill_cycles(layers, w_reload, noc_bw)
-    cycles = np.where(valid, cycles, np.inf)
-    flat = cycles.shape[:-2] + (-1,)
-    best = np.argmin(cycles.reshape(flat), axis=-1)[..., None]
+def _glb_and_dram(layers: LayerBatch, c, e_g, images, tiles, strips, n_k, psum_passes, in_flight):
+    """Words at the GLB's array side and at DRAM of every candidate, and its DRAM
+    bytes (inf where nothing fits): the residency with the fewest DRAM bytes that
+    fits (module docstring), checked per group."""
+    ins, wts, outs = (getattr(layers, f"{t}_elems")[_C].astype(float) for t in ("input", "weight", "output"))
+    in_b, w_b, out_b = (getattr(layers, f"{t}_bytes_per_elem")[_C] for t in ("input", "weight", "output"))
+    r, s, ch, h = layers.r[_C], layers.s[_C], layers.c[_C], layers.h[_C]
+    rows_in = np.minimum((e_g - 1) * layers.stride_h[_C] + (r - 1) * layers.dil_h[_C] + 1, h)
+    halo = np.maximum(strips * rows_in / h, 1.0)                      # ifmap rows read per row: strips overlap
+    psum = np.where(psum_passes > 1, in_flight * e_g * layers.q[_C] * images * out_b, 0.0)
+    tile_ifmap = ch * rows_in * layers.w[_C] * images * in_b
+    all_ifmap = ch * h * layers.w[_C] * layers.n[_C] * in_b
+    block_filters = in_flight * ch * r * s * w_b
+    all_filters = wts / layers.g[_C] * w_b
+    capacity = np.asarray(c["l2_bytes"], dtype=float)[_C]
+
+    tile_in, block_in = ins * halo, ins * halo * n_k
+    tile_w = wts * tiles
+    modes = [  # (what stays in the GLB fits, DRAM ifmap, filter, output words)
+        # tile-outer: the tile's ifmap rows stay over the filter blocks; filters once if all stay
+        (psum + tile_ifmap + all_filters <= capacity, tile_in, wts, outs),
+        (psum + tile_ifmap <= capacity, tile_in, tile_w, outs),
+        # filter-block-outer: a block's filters stay over the tiles; the ifmap once if it all stays
+        (psum + block_filters <= capacity, block_in, wts, outs),
+        (psum + all_ifmap + block_filters <= capacity, ins, wts, outs),
+        (psum + all_ifmap <= capacity, ins, tile_w, outs),
+        (psum <= capacity, block_in, tile_w, outs),
+        # whole batch only: psums spill to DRAM and back between accumulation passes
+        (_WHOLE, np.where(all_ifmap <= capacity, ins, ins * n_k), wts, outs * (2.0 * psum_passes - 1.0)),
+    ]
+    best_bytes, best = None, None
+    for fits, i, w, o in modes:
+        nbytes = np.where(fits, i * in_b + w * w_b + o * out_b, np.inf)
+        if best is None:
+            best_bytes, best = nbytes, tuple(np.broadcast_to(a, nbytes.shape) for a in (i, w, o))
+        else:
+            better = nbytes < best_bytes
+            best_bytes = np.where(better, nbytes, best_bytes)
+            best = tuple(np.where(better, new, old) for new, old in zip((i, w, o), best))
+    shape = best_bytes.shape
+    glb_array = Words(input=np.broadcast_to(block_in, shape), weight=np.broadcast_to(tile_w, shape),
+                      output=np.broadcast_to(outs * (2.0 * psum_passes - 1.0), shape))
+    return glb_array, Words(*best), best_bytes
+
+
+def _bytes(layers: LayerBatch, w: Words):
+    return (w.input * layers.input_bytes_per_elem[_C] + w.weight * layers.weight_bytes_per_elem[_C]
+            + w.output * layers.output_bytes_per_elem[_C])
+
+
+def _energy_pj(technology, l2_bytes, dram_bytes, glb_bytes, hop_bytes):
+    """DRAM, GLB and NoC energy of bytes moved: every per-access energy is linear in
+    the access width, so bytes x the energy of one byte is exact."""
+    glb = technology.sram_pj_per_access(np.asarray(l2_bytes, dtype=float)[_C], 8.0)
+    return dram_bytes * technology.dram_pj_per_access(8.0) + glb_bytes * glb + hop_bytes * technology.noc_pj_per_hop(8.0)
+
+
+def _select(layers: LayerBatch, c, cand: _Candidates, glb_of):
+    """Index (U, L) of the chosen candidate (flattened over the candidate axes):
+    the least bounded latency, then the least energy."""
+    noc = np.asarray(c["noc_bw_bytes_per_cycle"], dtype=float)[_C]
+    dram = np.asarray(c["dram_bw_bytes_per_cycle"], dtype=float)[_C]
+    passes = datapath_passes(layers, np.asarray(c["word_bits"]))[_C]
+    shape = cand.feasible.shape
+    full = lambda a: np.broadcast_to(a, shape)[glb_of]
+    compute = full(cand.array_cycles) * passes + full(cand.fill_bytes) / (noc * FILTER_BUS_SHARE)
+    latency = np.maximum(np.maximum(compute, full(cand.glb_bytes) / noc), full(cand.dram_bytes) / dram)
+    latency = np.where(full(cand.feasible), latency, np.inf).reshape(latency.shape[:2] + (-1,))
+    fastest = latency.min(axis=-1, keepdims=True)
+    energy = full(cand.energy_pj).reshape(latency.shape)
+    return np.argmin(np.where(latency <= fastest * (1.0 + TIE), energy, np.inf), axis=-1)
+
+
+def _picker(cand: _Candidates, glb_of, best):
+    """``pick(a)``: candidate array ``a`` (V, L, T, G) at each config's chosen
+    candidate, (U, L)."""
+    shape = cand.feasible.shape
+    rows, cols = glb_of[:, None], np.arange(shape[1])[None, :]
 
     def pick(a):
-        return np.take_along_axis(np.broadcast_to(a, cycles.shape).reshape(flat), best, axis=-1)[..., 0]
+        return np.broadcast_to(a, shape).reshape(shape[:2] + (-1,))[rows, cols, best]
 
-    shape = cycles.shape[:-2]
-    return Mapping(compute=pick(cycles), n_k=pick(n_k), n_c=pick(n_c), n_s=np.broadcast_to(n_s, shape),
-                   w_reload=pick(w_reload), i_reload=pick(i_reload), spill=pick(spill),
-                   rows=np.broadcast_to(rows, shape), cols=np.broadcast_to(cols, shape),
-                   active=np.broadcast_to(active, shape))
-
-
-def _split_candidates(sets):
-    """How the ``sets`` replicas of the logical PE set share the work: ``t`` of
-    them take different filters and the rest (``sets // t``) all take different
-    channels (``r``) or all different groups (``gamma``). Returns t, r, gamma on
-    the candidate axes and which candidates exist (t <= sets)."""
-    t = _FILTER_SETS.reshape(1, 1, -1, 1)
-    to_groups = np.array([False, True]).reshape(1, 1, 1, -1)
-    rest = np.maximum(sets[_CAND] // t, 1)
-    r_sets = np.where(to_groups, 1, rest)
-    gamma = np.where(to_groups, rest, 1)
-    return t, r_sets, gamma, t <= sets[_CAND]
-
-
-def _pe_cycles(layers: LayerBatch, s, outer, kt, ct, n_c):
-    """PE time over all passes: one MAC per cycle (``kt`` filters x ``ct``
-    channels x ``s`` taps per output pixel of an F-wide row), plus one adder cycle
-    per psum arriving from the PE below (one per filter and output pixel per
-    channel block). ``outer`` counts the batch x segment x fold x group passes."""
-    f = layers.q
-    mac_cycles = outer * kt * ct * (s * f)[_CAND]
-    psum_cycles = outer * kt * n_c * f[_CAND]
-    return mac_cycles + psum_cycles
-
-
-def _glb_tiling(layers: LayerBatch, configs, fold_w, p, t, n_k):
-    """GLB tiling (half the GLB for psums, half for the ifmap): filters stay in the
-    spads while the psums they feed fit -- for the whole batch, else per image,
-    else per E strip (filters refilled per image / per strip); beyond that psums
-    spill to DRAM. An ifmap that does not fit its half is streamed from DRAM once
-    per filter block. Returns (w_reload, spill, i_reload) per candidate.
-
-    The fit is checked per group (an optimistic simplification for gamma > 1
-    that keeps the mapping monotone in the number of sets). Each half holds
-    words of its tensor's width (psums: output width; ifmap: input width)."""
-    n, k, e, f = layers.n[_CAND], layers.k[_CAND], layers.p, layers.q
-    psum_half = (configs["l2_bytes"] / layers.output_bytes_per_elem)[_CAND] / 2.0
-    ifmap_half = (configs["l2_bytes"] / layers.input_bytes_per_elem)[_CAND] / 2.0
-    in_flight = np.minimum(p[_CAND] * t, k)                           # filters whose psums are live
-    strip_tile = (ceil_div(e, fold_w) * f)[_CAND] * in_flight
-    image_tile = (e * f)[_CAND] * in_flight
-    w_reload = np.where(n * image_tile <= psum_half, 1,
-                        np.where(image_tile <= psum_half, n, n * fold_w[_CAND]))
-    spill = strip_tile > psum_half
-    ifmap_all = (layers.n * layers.g * layers.c * layers.h * layers.w)[_CAND]
-    i_reload = np.where(ifmap_all <= ifmap_half, 1, n_k)
-    return w_reload, spill, i_reload
-
-
-def _filter_fill_cycles(layers: LayerBatch, w_reload, noc_bw):
-    """Filter-spad fills over the filter bus (``FILTER_BUS_SHARE`` of the NoC):
-    every filter word is filled once per reload, multicast along its PE row."""
-    filter_bytes = (layers.weight_elems * layers.weight_bytes_per_elem)[_CAND]
-    return filter_bytes * w_reload / (noc_bw[_CAND] * FILTER_BUS_SHARE)
+    return pick

@@ -1,44 +1,46 @@
-"""TPU-like systolic array (``rows x cols`` MACs), as SCALE-Sim models it: the cost model.
+"""TPU-like systolic array (``rows x cols`` MACs), as SCALE-Sim models it: the model.
 
 The model follows SCALE-Sim (Samajdar et al., ISPASS 2020; scalesim-project/scale-sim-v2
 and -v3, ``compute/systolic_compute_{os,ws,is}.py``), written in closed form and
-vectorized over layers and configurations.
+vectorized over layers and configurations, and reports its activity to the shared
+cost stage (``hwsim.dataflow.stage``), which turns it into bytes, latency, energy
+and area.
 
 **Mapping** (``systolic_mapping.py``): a convolution (per group) is lowered to the GEMM
 ``(M x K) @ (K x N)``; the dataflow (``os``, ``ws``, ``is``) places two GEMM dimensions
 on the array's rows and cols and streams the third in time; the result is cut into
 ``row_folds x col_folds`` folds run one after another (``fill_drain`` sets how much
-skew each fold pays). That module also counts the words each operand moves between the
-array and the SRAMs and between DRAM and the SRAMs; this one checks the SRAMs, and
-assembles the per-level accesses and traffic, latency, energy, area and utilization,
-and SCALE-Sim's per-layer report columns.
+skew each fold pays), on the sub-array of least bounded latency (then fewest DRAM
+bytes, then SRAM words). That module also counts the words each operand moves
+between the array and the SRAMs, between DRAM and the SRAMs, and from PE to PE.
 
-**Latency** = max(compute, each level's traffic / bandwidth) (``base.bounded_latency``;
-the fill/drain is already inside ``compute_cycles``). Each SRAM has one read and one
-write port per array edge lane it feeds (``2 * lanes * mac_bits / 8`` bytes/cycle).
+**Latency** = max(compute, each level's bytes / bandwidth): the fold skew is part of
+the compute cycles (SCALE-Sim's cycle count), so the stage adds no fill/drain. Each
+SRAM has one read and one write port per array edge lane it feeds
+(``2 * lanes * mac_bits / 8`` bytes/cycle).
 
 **Precision** is per tensor: the ifmap, filter and ofmap SRAMs hold words of the
 input, weight and output width (capacity in words, DRAM traffic in bytes and
-per-access energy follow each operand's width); MACs are at ``bits`` = max(input,
-weight). Accesses count words.
+per-access energy follow each operand's width). The MACs are ``mac_bits`` wide: a
+wider layer takes ``ceil(input bits / mac_bits) * ceil(weight bits / mac_bits)``
+passes (the stage multiplies the compute cycles, skew included, and MAC energy).
 
-**Energy**: MACs x ``Technology.mac_pj(bits)``; each SRAM's accesses x its per-access
-energy at its capacity and operand width (``sram_pj_per_access``); DRAM words x
-``dram_pj_per_access`` at each word's width;
-leakage x area x time. Forwarding between neighbouring PEs is not charged separately
-(the technology tables have no pipeline-register energy; the Eyeriss NoC hop of
-``noc_pj_per_16b`` describes a multicast network, not a neighbour register).
+**Energy** (the stage): MACs at ``mac_bits``; each SRAM's words at its capacity and
+operand width; DRAM per bit; the neighbour-forwarding word-hops (one PE-to-PE pipeline
+register per PE a word reaches; SCALE-Sim charges none, see ``systolic_mapping``) x
+the technology's hop energy; leakage x time.
 
-**Area** (``hardware.area.default_area_mm2``): ``rows*cols`` MACs of ``mac_bits``, the
-three SRAMs, and per PE two operand registers (``mac_bits`` each) plus a partial-sum
-register of ``4*mac_bits`` (TPU v1: 8-bit operands, 32-bit accumulation, Jouppi et al.
-ISCA 2017) as flip-flops.
+**Area** (the stage): ``rows*cols`` MACs of ``mac_bits``, the three SRAMs, and per PE
+two operand registers (``mac_bits`` each) plus a partial-sum register of
+``4*mac_bits`` (TPU v1: 8-bit operands, 32-bit accumulation, Jouppi et al. ISCA 2017)
+as flip-flops (the stage's NoC flip-flops, ``(pes + 1) x width``).
 
-**Vector layers** (pooling, add, ...) run on ``cols`` lanes (TPU v1's activation
-pipeline is as wide as the array), read their inputs through the ifmap SRAM and write
-through the ofmap SRAM (one access per word), and stream their bytes from/to DRAM
-once; each vector op is charged an adder's share of a MAC (``common.vector_layer_costs``,
-the policy of every ASIC model).
+**Vector layers** (pooling, add, ...) follow the stage's policy on ``cols`` lanes (TPU
+v1's activation pipeline is as wide as the array), reading through the ifmap SRAM and
+writing through the ofmap SRAM.
+
+A layer that cannot map (an SRAM whose active half holds less than one word of its
+operand, even for a one-lane sub-array) is flagged ``stage.Unmappable``.
 
 Memory levels (innermost first): ``ifmap_sram``, ``filter_sram``, ``ofmap_sram``
 (siblings, one per operand as in SCALE-Sim) and ``dram``.
@@ -48,13 +50,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..hardware.area import default_area_mm2
-from ..hardware.memory import MemoryLevel
+from ..hardware.memory import MemoryLevel, dram_level
 from ..hardware.params import CLOCK_HZ, TECHNOLOGY, Param
-from .base import ConfigBatch, CostArrays, LayerBatch, bounded_latency, raise_unmappable
-from .common import VectorCosts, vector_layer_costs
-from .systolic_mapping import (_Array, _compute_cycles, _map_layers, _Mapping, _word_bytes, _Words,
-                               _words_moved, fold_cycles, gemm_dims)
+from .base import ConfigBatch, LayerBatch, bounded_latency
+from .common import solve_per_unique
+from .stage import Activity, Datapath, Unmappable, cheapest, datapath_passes
+from .systolic_mapping import (SRAM_PARAMS, _Array, _Mapping, _Words, _word_bytes, fold_cycles, gemm_dims,
+                               lanes_fit, level_words, map_layers, subarray_candidates, word_hops, words_moved)
 
 DATAFLOWS = ("os", "ws", "is")
 FILL_DRAIN = ("array", "mapped")
@@ -63,161 +65,132 @@ LEVEL_NAMES = SRAM_LEVELS + ("dram",)
 # Width of the partial-sum register per PE, in units of mac_bits (TPU v1: 8-bit
 # operands, 32-bit accumulators; Jouppi et al., ISCA 2017, section 2).
 PSUM_BITS_PER_MAC_BIT = 4
+MAX_EDGE = 2**12          # rows, cols: up to 2^24 PEs, exact in every product below
+MAX_BYTES = 2**40
+BANDWIDTH = dict(minimum=1e-6, inclusive=True, maximum=1e9)
 
 PARAMETERS = {
-    "rows": Param(int, "systolic array rows (PEs along the ifmap-streaming edge)"),
-    "cols": Param(int, "systolic array columns (PEs along the filter/ofmap edge)"),
+    "rows": Param(int, "systolic array rows (PEs along the ifmap-streaming edge)", maximum=MAX_EDGE),
+    "cols": Param(int, "systolic array columns (PEs along the filter/ofmap edge)", maximum=MAX_EDGE),
     "dataflow": Param(str, "os (output), ws (weight) or is (input stationary), as SCALE-Sim",
                       choices=DATAFLOWS),
     "fill_drain": Param(str, "array: each fold skews over the whole physical array (SCALE-Sim); "
                              "mapped: only over the rows/cols the fold uses (a lower bound)",
                         choices=FILL_DRAIN),
-    "ifmap_sram_bytes": Param(int, "ifmap SRAM capacity, bytes (double-buffered: half is active)"),
-    "filter_sram_bytes": Param(int, "filter SRAM capacity, bytes (double-buffered)"),
-    "ofmap_sram_bytes": Param(int, "ofmap SRAM capacity, bytes (double-buffered)"),
-    "dram_bw_bytes_per_cycle": Param(float, "DRAM bandwidth shared by all operands, bytes per cycle"),
-    "mac_bits": Param(int, "operand precision the MAC array is built for, bits (area, SRAM ports)"),
+    "ifmap_sram_bytes": Param(int, "ifmap SRAM capacity, bytes (double-buffered: half is active)",
+                              maximum=MAX_BYTES),
+    "filter_sram_bytes": Param(int, "filter SRAM capacity, bytes (double-buffered)", maximum=MAX_BYTES),
+    "ofmap_sram_bytes": Param(int, "ofmap SRAM capacity, bytes (double-buffered)", maximum=MAX_BYTES),
+    "dram_bw_bytes_per_cycle": Param(float, "DRAM bandwidth shared by all operands, bytes per cycle", **BANDWIDTH),
+    "mac_bits": Param(int, "MAC datapath width, bits: wider layers take several passes; MAC energy, area, "
+                           "SRAM ports", maximum=64),
     "clock_hz": CLOCK_HZ,
     "technology": TECHNOLOGY,
 }
 
-__all__ = ["DATAFLOWS", "LEVEL_NAMES", "PARAMETERS", "cost", "fold_cycles", "gemm_dims"]
+__all__ = ["DATAFLOWS", "LEVEL_NAMES", "PARAMETERS", "activity", "fold_cycles", "gemm_dims"]
 
 
-# -- the SRAMs must hold the edge lanes -------------------------------------------------
-
-def _check_fits(layers: LayerBatch, array: _Array):
-    """Each SRAM's active half must hold one word (of its operand's width) per edge lane it feeds."""
-    for name, capacity, lane, bytes_per_word in zip(("ifmap_sram_bytes", "filter_sram_bytes", "ofmap_sram_bytes"),
-                                                    array.sram_bytes, array.lanes, _word_bytes(layers)):
-        bad = layers.is_mac & (capacity / 2.0 < lane * bytes_per_word)
-        need = np.broadcast_to(2 * lane * bytes_per_word, bad.shape)
-        raise_unmappable("systolic", layers, bad, name, capacity,
-                         lambda cfg, col, need=need: f"too small to double-buffer one word per array lane; "
-                                                     f"need >= {need[cfg, col]:g} bytes")
-
-
-# -- per-level accesses and traffic ---------------------------------------------------
-
-def _level_accesses(layers: LayerBatch, sram: _Words, dram: _Words, vec: VectorCosts, shape):
-    """Word accesses per memory level. A MAC layer's SRAM serves the array and also takes
-    the DRAM fills (ifmap, filter) or drains (ofmap); a vector layer reads its inputs
-    through the ifmap SRAM and writes through the ofmap SRAM, each word once."""
-    is_mac = layers.is_mac
-    accesses = {
-        "ifmap_sram": np.where(is_mac, sram.ifmap_reads + dram.ifmap_reads, vec.read_words),
-        "filter_sram": np.where(is_mac, sram.filter_reads + dram.filter_reads, 0.0),
-        "ofmap_sram": np.where(is_mac, sram.ofmap_writes + sram.ofmap_reads + dram.ofmap_writes + dram.ofmap_reads,
-                               vec.write_words),
-        "dram": np.where(is_mac, dram.ifmap_reads + dram.filter_reads + dram.ofmap_writes + dram.ofmap_reads,
-                         vec.read_words + vec.write_words),
-    }
-    return {k: np.broadcast_to(v, shape).astype(float) for k, v in accesses.items()}
-
-
-def _dram_mac_words(layers: LayerBatch, dram: _Words, vec: VectorCosts, shape):
-    """DRAM words as MAC-precision words, so that bytes and energy follow each operand's width."""
-    words = np.where(layers.is_mac,
-                     layers.mac_words(dram.ifmap_reads, dram.filter_reads, dram.ofmap_writes + dram.ofmap_reads),
-                     vec.mac_words)
-    return np.broadcast_to(words, shape).astype(float)
-
-
-def _level_traffic(layers: LayerBatch, accesses, dram_mac_words, vec: VectorCosts):
-    """Bytes per level: SRAM words at their operand's width; DRAM at each word's width
-    (vector layers stream their stated bytes once)."""
-    traffic = {name: accesses[name] * b for name, b in zip(SRAM_LEVELS, _word_bytes(layers))}
-    traffic["dram"] = np.where(layers.is_mac, dram_mac_words * layers.bytes_per_elem, vec.bytes)
-    return traffic
-
-
-def _memory_levels(array: _Array):
+def memory_levels(array: _Array) -> tuple[MemoryLevel, ...]:
     """The three SRAMs, each with a read and a write port per edge lane at ``mac_bits``,
     and DRAM, shared by all operands."""
-    srams = tuple(
-        MemoryLevel(name, capacity_bytes=cap, bw_bytes_per_cycle=2.0 * lane * array.mac_bytes)
-        for name, cap, lane in zip(SRAM_LEVELS, array.sram_bytes, array.lanes))
-    dram = MemoryLevel("dram", capacity_bytes=np.full_like(array.clock_hz, np.inf),
-                       bw_bytes_per_cycle=array.dram_bw_bytes_per_cycle)
-    return srams + (dram,)
+    srams = tuple(MemoryLevel(name, capacity_bytes=cap, bw_bytes_per_cycle=2.0 * lane * array.mac_bytes)
+                  for name, cap, lane in zip(SRAM_LEVELS, array.sram_bytes, array.lanes))
+    return srams + (dram_level(array.dram_bw_bytes_per_cycle),)
 
 
-# -- area and energy ----------------------------------------------------------------
+# -- the sub-array choice -----------------------------------------------------------------
 
-def _area_mm2(array: _Array):
-    """MACs, the three SRAMs, and per PE two operand registers and a partial-sum register
-    (passed to ``default_area_mm2`` as its per-PE NoC flip-flops)."""
-    return default_area_mm2(array.tech, pes=array.rows * array.cols, l1_bytes=0, l2_bytes=sum(array.sram_bytes),
-                            noc_bw_bytes_per_cycle=(2 + PSUM_BITS_PER_MAC_BIT) * array.mac_bytes,
-                            bits=array.mac_bits)
-
-
-def _energy(layers: LayerBatch, array: _Array, accesses, dram_mac_words, area, latency, vec: VectorCosts):
-    """pJ per component: MACs (vector layers: ``vec.op_pj``) at the layer's precision, each
-    SRAM's accesses at its capacity and operand width, DRAM at the MAC precision
-    (``dram_mac_words`` carries the width scaling), and leakage x area x time."""
-    tech = array.tech
-    bits = layers.bits.astype(float)
-    mac_pj = np.where(layers.is_mac, layers.macs * tech.mac_pj(bits), vec.op_pj)
-    energy = {"mac": np.broadcast_to(mac_pj, latency.shape)}
-    sram_bits = (layers.input_bits, layers.weight_bits, layers.output_bits)
-    for name, cap, width in zip(SRAM_LEVELS, array.sram_bytes, sram_bits):
-        energy[name] = accesses[name] * tech.sram_pj_per_access(cap, width.astype(float))
-    energy["dram"] = dram_mac_words * tech.dram_pj_per_access(bits)
-    energy["leakage"] = tech.leakage_pj(area, latency / array.clock_hz)
-    return energy
-
-
-# -- utilization and SCALE-Sim's columns ------------------------------------------------
-
-def _utilization(layers: LayerBatch, array: _Array, latency):
-    """Useful work over peak: MACs over ``rows*cols`` PEs, vector ops over ``cols`` lanes."""
-    lanes = np.where(layers.is_mac, array.peak, array.cols)
-    return layers.work / (lanes * np.maximum(latency, 1e-30))
+def choose_mapping(layers: LayerBatch, array: _Array, levels, passes):
+    """The sub-array of least bounded latency, then fewest DRAM bytes, then fewest SRAM
+    words, then the first (the full array) -- see ``systolic_mapping``. Returns the
+    mapping, its SRAM and DRAM words, and which (config, layer) points have any
+    sub-array whose SRAMs hold a word per lane."""
+    sr, sc, _ = gemm_dims(layers, array.dataflow)
+    mac = layers.is_mac
+    rows, cols, valid = subarray_candidates(array, np.where(mac, sr, 1), np.where(mac, sc, 1))   # (S, C, 1)
+    for fits in lanes_fit(layers, array, rows, cols):
+        valid = valid & fits                                              # (S, C, L)
+    m = map_layers(layers, array, rows, cols)
+    sram, dram = words_moved(layers, array, m)
+    words = level_words(sram, dram)
+    traffic = {name: w.bytes(layers) for name, w in words.items()}
+    latency, _ = bounded_latency(m.mac_cycles * passes, traffic, levels)
+    on_chip = sum(words[name].total for name in SRAM_LEVELS)
+    shape = np.broadcast_shapes(latency.shape, valid.shape)
+    inf = lambda a: np.where(valid, a, np.inf)
+    best = cheapest((inf(latency), inf(traffic["dram"]), inf(on_chip)))[None]
+    pick = lambda a: np.take_along_axis(np.broadcast_to(a, shape), best, axis=0)[0]
+    return (_Mapping(*(pick(a) for a in m)), _Words(*(pick(a) for a in sram)), _Words(*(pick(a) for a in dram)),
+            valid.any(axis=0))
 
 
-def _scalesim_columns(layers: LayerBatch, array: _Array, mapping: _Mapping, sram: _Words, dram: _Words, shape):
+# The parameters the mapping depends on.
+MAPPING_PARAMETERS = ("rows", "cols", "mac_bits", "ifmap_sram_bytes", "filter_sram_bytes", "ofmap_sram_bytes",
+                      "dram_bw_bytes_per_cycle")
+
+
+def solve_mapping(layers: LayerBatch, configs: ConfigBatch):
+    """``choose_mapping`` once per distinct set of the parameters it depends on."""
+    def solve(**columns):
+        array = _Array.of(ConfigBatch({**columns, "clock_hz": np.ones_like(columns["dram_bw_bytes_per_cycle"])},
+                                      configs.options, configs.technology, len(columns["rows"])))
+        return choose_mapping(layers, array, memory_levels(array), datapath_passes(layers, array.mac_bits))
+    columns = {name: configs.floats(name) if name.endswith("_cycle") else configs.ints(name)
+               for name in MAPPING_PARAMETERS}
+    return solve_per_unique(columns, solve)
+
+
+def _flag_small_srams(layers: LayerBatch, array: _Array, mappable, unmappable: Unmappable):
+    """An SRAM whose active half holds less than one word of its operand cannot feed
+    even a one-lane sub-array: the point is unmappable, naming that SRAM."""
+    one = lanes_fit(layers, array, 1, 1)
+    for name, fits, cap, b in zip(SRAM_PARAMS, one, array.sram_bytes, _word_bytes(layers)):
+        need = np.broadcast_to(2.0 * b, np.broadcast_shapes(np.shape(fits), np.shape(cap)))
+        unmappable.add(layers.is_mac & ~mappable & ~fits, name, cap,
+                       lambda cfg, col, need=need: f"too small to double-buffer one word per array lane; "
+                                                   f"need >= {need[min(cfg, need.shape[0] - 1), col]:g} bytes")
+
+
+def _scalesim_columns(layers: LayerBatch, array: _Array, mapping: _Mapping, sram: _Words, dram: _Words):
     """SCALE-Sim's per-layer report columns (zero for vector layers): folds, mapping
     efficiency (mean over folds of used / total PEs), utilization of the compute
-    cycles alone, and the SRAM and DRAM word counts per operand."""
+    cycles alone, and the SRAM and DRAM word counts per operand; and the sub-array."""
     is_mac, peak = layers.is_mac, array.peak
     mapping_eff = mapping.sr * mapping.sc / (mapping.row_folds * mapping.col_folds * peak)
-    extras = {
-        "row_folds": np.where(is_mac, mapping.row_folds, 0),
-        "col_folds": np.where(is_mac, mapping.col_folds, 0),
-        "mapping_efficiency": np.where(is_mac, mapping_eff, 0.0),
-        "compute_utilization": np.where(is_mac, layers.macs / (peak * np.maximum(mapping.mac_cycles, 1.0)), 0.0),
-        "sram_ifmap_reads": np.where(is_mac, sram.ifmap_reads, 0),
-        "sram_filter_reads": np.where(is_mac, sram.filter_reads, 0),
-        "sram_ofmap_writes": np.where(is_mac, sram.ofmap_writes, 0),
-        "sram_ofmap_reads": np.where(is_mac, sram.ofmap_reads, 0),
-        "dram_ifmap_reads": np.where(is_mac, dram.ifmap_reads, 0),
-        "dram_filter_reads": np.where(is_mac, dram.filter_reads, 0),
-        "dram_ofmap_writes": np.where(is_mac, dram.ofmap_writes, 0),
-        "dram_ofmap_reads": np.where(is_mac, dram.ofmap_reads, 0),
+    columns = {
+        "row_folds": mapping.row_folds, "col_folds": mapping.col_folds,
+        "mapping_efficiency": mapping_eff,
+        "compute_utilization": layers.macs / (peak * np.maximum(mapping.mac_cycles, 1.0)),
+        "array_rows_used": np.minimum(mapping.rows, mapping.sr), "array_cols_used": np.minimum(mapping.cols, mapping.sc),
+        "sram_ifmap_reads": sram.ifmap_reads, "sram_filter_reads": sram.filter_reads,
+        "sram_ofmap_writes": sram.ofmap_writes, "sram_ofmap_reads": sram.ofmap_reads,
+        "dram_ifmap_reads": dram.ifmap_reads, "dram_filter_reads": dram.filter_reads,
+        "dram_ofmap_writes": dram.ofmap_writes, "dram_ofmap_reads": dram.ofmap_reads,
     }
-    return {k: np.broadcast_to(v, shape).astype(float) for k, v in extras.items()}
+    columns["active_pes"] = columns["array_rows_used"] * columns["array_cols_used"]
+    return {k: np.where(is_mac, v, 0) for k, v in columns.items()}
 
 
 # -- the model --------------------------------------------------------------------
 
-def cost(layers: LayerBatch, configs: ConfigBatch) -> CostArrays:
-    """Cost of every (config, layer) pair on a systolic array; see the module docstring."""
+def activity(layers: LayerBatch, configs: ConfigBatch) -> Activity:
+    """Activity of every (config, layer) pair on a systolic array; see the module docstring."""
     array = _Array.of(configs)
-    _check_fits(layers, array)
-    mapping = _map_layers(layers, array)
-    vec = vector_layer_costs(layers, array.cols, array.tech)
-    compute = _compute_cycles(layers, mapping, vec)
-    sram, dram = _words_moved(layers, array, mapping)
-    accesses = _level_accesses(layers, sram, dram, vec, compute.shape)
-    dram_mac_words = _dram_mac_words(layers, dram, vec, compute.shape)
-    traffic = _level_traffic(layers, accesses, dram_mac_words, vec)
-    levels = _memory_levels(array)
-    latency, bound = bounded_latency(compute, traffic, levels)
-    area = _area_mm2(array)
-    return CostArrays(levels=levels, compute_cycles=compute, latency_cycles=latency,
-                      utilization=_utilization(layers, array, latency), accesses=accesses, traffic_bytes=traffic,
-                      energy_pj=_energy(layers, array, accesses, dram_mac_words, area, latency, vec), bound=bound,
-                      area_mm2=np.asarray(area, dtype=float).reshape(-1),
-                      peak_macs_per_cycle=array.peak.reshape(-1), clock_hz=array.clock_hz.reshape(-1),
-                      extras=_scalesim_columns(layers, array, mapping, sram, dram, compute.shape))
+    unmappable = Unmappable("systolic")
+    levels = memory_levels(array)
+    mapping, sram, dram, mappable = solve_mapping(layers, configs)
+    _flag_small_srams(layers, array, mappable, unmappable)
+    pes = array.rows * array.cols
+    return Activity(
+        levels=levels,
+        accesses=level_words(sram, dram),
+        compute_cycles=mapping.mac_cycles,
+        datapath=Datapath(pes=pes, mac_bits=array.mac_bits, vector_lanes=array.cols),
+        clock_hz=array.clock_hz,
+        noc_word_hops=word_hops(layers, mapping, array.dataflow),
+        noc_bw_bytes_per_cycle=(2 + PSUM_BITS_PER_MAC_BIT) * array.mac_bytes,
+        unmappable=unmappable,
+        vector_levels=("ifmap_sram", "ofmap_sram"),
+        extras=_scalesim_columns(layers, array, mapping, sram, dram),
+    )

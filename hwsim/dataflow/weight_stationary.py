@@ -1,319 +1,409 @@
 """NVDLA-style weight-stationary model (template ``dla``): MAESTRO's KC-P dataflow.
 
-The mapping (MAESTRO's ``Resnet50_kcp_ws.m``: ``SpatialMap K`` across clusters,
-``Cluster(64, P)``, ``SpatialMap C`` inside a cluster):
+The model reports its activity to the shared cost stage (``stage.py``), which
+turns it into bytes, latency, energy and area. What is this model's own:
+
+**Spatial mapping** (MAESTRO's ``Resnet50_kcp_ws.m``: ``SpatialMap K`` across
+clusters, ``Cluster(64, P)``, ``SpatialMap C`` inside a cluster):
 
 * The PE array is split into ``pes // cluster_size`` *clusters* of
   ``cluster_size`` PEs. A cluster shares one adder tree: its PEs hold weights of
   one output channel ``k`` for ``cluster_size`` different input channels ``c``, and
-  the tree reduces their products over ``c`` (NVDLA's "atomic-C"). Clusters hold
-  different output channels (NVDLA's "atomic-K"), so an input is *multicast* to
-  every cluster. K and C are unrolled with edge effects (ceil).
+  the tree reduces their products over ``c`` (NVDLA's atomic-C). Clusters hold
+  different output channels (NVDLA's atomic-K), so an input is *multicast* to
+  the clusters holding other filters of its group. K and C unroll with edge
+  effects (ceil).
 * Each PE keeps the R x S filter slice of its (k, c) stationary in L1 and the
-  output pixels (N, P, Q) stream past it; a step is one output pixel, taking
-  ``ceil(R*S / vector_width)`` cycles (``vector_width`` MAC lanes per PE work on
-  the filter window, as in MAESTRO's PE; 1 = one MAC per PE per cycle). Inputs
-  slide along Q: a PE receives ``R * min(S, stride)`` new inputs per step.
+  output pixels (N, P, Q) stream past it; one pixel takes
+  ``ceil(taps / vector_width)`` cycles per L1 chunk (``vector_width`` MAC lanes
+  per PE work on the filter window). Inputs slide along Q: per slide a filter row
+  receives ``min(S, stride)`` new inputs.
 * A layer without a reduction over input channels (depthwise: ``c == 1`` per
-  group) has nothing for the adder tree to do; C-unrolling would leave all but
-  one PE of each cluster idle. As in MAESTRO's KC-P mapping of DSCONV layers
-  (``SpatialMap(1,1) C`` over all PEs) the tree is bypassed and every PE works on
-  its own channel.
-* Partial sums of successive C-blocks (and of filter-window chunks, when L1 is too
-  small for the whole R x S slice) are accumulated in L2.
+  group) bypasses the adder tree and every PE works on its own channel, as in
+  MAESTRO's KC-P mapping of DSCONV layers (``SpatialMap(1,1) C`` over all PEs).
+* **Image-input mode.** A layer with fewer input channels than a cluster has
+  lanes (``c < min(cluster_size, pes)``, R*S > 1, e.g. an RGB first layer) may
+  fold its filter window into the C-unroll: the cluster's lanes reduce over the
+  ``c * R * S`` (channel, row, column) products of an output pixel, each PE
+  holding one folded weight, as a 1x1 layer over ``c*R*S`` channels whose inputs
+  the array receives already unfolded. This is NVDLA's "convolution with image
+  input": the weights are *channel pre-extended* (all weights of a kernel line
+  become channels; NVDLA "In-memory data formats", Basic Weight for image input)
+  and *channel post-extension* further combines 2 or 4 kernel lines into one
+  64-wide atom "to enlarge the channel size during runtime" so that MAC
+  efficiency "rise[s] back to 100%" (NVDLA Unit Description, Convolution
+  Pipeline: "Convolution with Image Input", "Channel Post-Extension";
+  nvdla.org/hw/v1/ias/unit_description.html, nvdla.org/hw/format.html). hwsim
+  folds the whole window (R lines), an idealisation of NVDLA's 1/2/4-line limit.
+  The folded mapping gives up the sliding-window input reuse (each lane takes a
+  new input every pixel), so it is taken per (config, layer) only when its
+  bounded latency is lower (then its energy proxy).
 
-Buffers (``ws_tiling.py``): a PE's L1 holds a double-buffered chunk of its
-filter window and the matching input window, plus one accumulator; L2 holds the
-tile of filters x output rows x channels, and the loop order, with the least
-DRAM traffic.
+**Buffers** (``ws_tiling.py``): a PE's L1 holds a double-buffered chunk of its
+filter window and the matching inputs plus an accumulator; L2 holds a tile of
+images x output rows x output columns x channels x filters, chosen per (config,
+layer) from the Pareto front of ``ws_tiling.l2_front`` by bounded latency (max
+of compute, the busier NoC direction and DRAM over their bandwidths, plus
+fill/drain), then by DRAM bytes, then by NoC words. Partial sums of successive
+C-blocks (and of L1 chunks) are accumulated in L2.
 
-Latency is ``base.bounded_latency``: compute cycles vs L1 operand bandwidth, the
-NoC and DRAM, plus fill/drain (first weights and inputs over the NoC, adder-tree
-depth). The NoC has a distribution network (L2 -> PEs: inputs, multicast to all
-clusters counted once, weights, partial sums read back) and a collection network
-(PEs -> L2: partial sums and outputs), each ``noc_bw_bytes_per_cycle`` wide, as in
-MAESTRO (separate ingress and egress delays) and NVDLA (separate convolution
-input and accumulator output datapaths); ``traffic_bytes["l2"]`` is the busier
-direction.
+**NoC.** A distribution network (L2 -> PEs: inputs, multicast to the clusters
+holding other filters and counted once; weights, once per pixel tile; partial
+sums read back) and a collection network (PEs -> L2: partial sums and outputs),
+each ``noc_bw_bytes_per_cycle`` wide, as in MAESTRO (separate ingress and egress
+delays) and NVDLA (separate convolution input and accumulator output datapaths);
+the L2 bound is the busier direction. Word-hops: inputs travel to ``fanout =
+min(k, k_units)`` clusters (``stage.multicast_hops``), weights and partial sums
+are unicast.
 
-Precision is per tensor: inputs, weights and outputs (partial sums travel and
-accumulate at the output width) are sized, moved and charged at their own widths
-(accesses count words); MACs are charged at ``bits`` = max(input, weight).
+**Fill/drain.** Before the first MAC every active PE needs its first weight and
+the first inputs over the NoC (at most one block's compute); after the last, the
+adder tree drains (depth ``log2(cluster)``, bypassed by depthwise layers). The
+prologue is hidden when the layer is bandwidth-bound with at least that much
+slack (the PE array would idle anyway), so latency = max(compute + prologue,
+each level's traffic / bandwidth) + drain; the stage's ``fill_drain_cycles`` is
+the part of it above max(compute, traffic / bandwidth).
 
-``step_timing: maestro2020`` reproduces MAESTRO 2020's per-step delay instead of
-a pipelined PE (see ``maestro_step_overhead``); ``pipelined`` is the default.
+Datapath width, energy, area and vector layers are the stage's; ``area_model:
+maestro2020`` passes MAESTRO 2020's closed form instead of the shared area.
+MAESTRO 2020's own per-step timing is the separate model ``maestro_kcp``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import NamedTuple
 
 import numpy as np
 
-from ..hardware import area as area_models
-from ..hardware.memory import MemoryLevel
-from ..hardware.params import AREA_MODEL, CLOCK_HZ, TECHNOLOGY, Param
-from ..units import ceil_div, um2_to_mm2
-from .base import ConfigBatch, CostArrays, LayerBatch, bounded_latency
-from .common import VectorCosts, vector_layer_costs
-from .ws_tiling import _check_l1, _l2_dram, l1_chunk, l2_tiling
+from ..hardware.area import maestro2020_area_mm2
+from ..hardware.memory import MemoryLevel, dram_level
+from ..hardware.params import AREA_MODEL, CLOCK_HZ, TECHNOLOGY, Param, bandwidth
+from . import stage
+from .base import ConfigBatch, LayerBatch
+from .stage import Activity, Datapath, Unmappable, Words
+from .ws_tiling import CHANNEL_SPLITS, L1Chunks, L2Front, l1_chunking, l2_front
 
-# l1_chunk and l2_tiling live in ws_tiling.py and are re-exported here.
-__all__ = ["PARAMETERS", "Mapping", "OnChipTraffic", "cost", "l1_chunk", "l2_tiling", "maestro_step_overhead",
-           "spatial_unrolling"]
+__all__ = ["PARAMETERS", "activity", "spatial_unrolling"]
+
+MAX_PES = 2**20          # keeps pes * lanes * layer dimensions exact in float64
+MAX_BYTES = 2**40
+_LAST_SPLIT = int(CHANNEL_SPLITS[-1])
 
 PARAMETERS = {
-    "pes": Param(int, "processing elements (each vector_width MAC lanes)"),
-    "cluster_size": Param(int, "PEs per cluster sharing one adder tree = C-unroll (MAESTRO KC-P: 64; NVDLA atomic-C)"),
-    "vector_width": Param(int, "MAC lanes per PE, working on the PE's R x S filter window (1 = one MAC per PE per cycle)"),
+    "pes": Param(int, "processing elements (each vector_width MAC lanes)", maximum=MAX_PES),
+    "cluster_size": Param(int, "PEs per cluster sharing one adder tree = C-unroll (MAESTRO KC-P: 64; NVDLA atomic-C)",
+                          maximum=MAX_PES),
+    "vector_width": Param(int, "MAC lanes per PE, working on the PE's R x S filter window (1 = one MAC per PE "
+                               "per cycle)", maximum=2**10),
     "clock_hz": CLOCK_HZ,
-    "noc_bw_bytes_per_cycle": Param(float, "NoC bandwidth from L2 to the PE array, bytes/cycle (multicast counted once)"),
-    "l1_bytes": Param(int, "scratchpad per PE, bytes"),
-    "l2_bytes": Param(int, "global buffer, bytes"),
-    "dram_bw_bytes_per_cycle": Param(float, "DRAM bandwidth, bytes/cycle"),
-    "mac_bits": Param(int, "datapath width, bits: MAC area (default area model) and NoC element size (maestro2020)"),
+    "noc_bw_bytes_per_cycle": bandwidth("NoC bandwidth per direction (L2 -> PEs, PEs -> L2), bytes/cycle "
+                                        "(multicast counted once)"),
+    "l1_bytes": Param(int, "scratchpad per PE, bytes", maximum=MAX_BYTES),
+    "l2_bytes": Param(int, "global buffer, bytes", maximum=MAX_BYTES),
+    "dram_bw_bytes_per_cycle": bandwidth("DRAM bandwidth, bytes/cycle"),
+    "mac_bits": Param(int, "MAC datapath width, bits: wider operands take ceil(bits / mac_bits) passes each; "
+                           "MAC energy and area at this width", maximum=64),
     "technology": TECHNOLOGY,
     "area_model": AREA_MODEL,
-    "step_timing": Param(str, "pipelined (operand delivery overlaps compute) or maestro2020 (MAESTRO 2020's "
-                              "per-step delay: compute + un-overlapped cluster ingress)",
-                         choices=("pipelined", "maestro2020")),
 }
 
 
-# -- spatial mapping and compute ---------------------------------------------
+# -- spatial mapping ---------------------------------------------------------------
 
 def spatial_unrolling(layers: LayerBatch, pes, cluster_size):
     """How K and C are unrolled: ``(k_units, c_lanes)``, each ``(C, L)``.
 
     With a reduction (``c > 1``) there are ``pes // cu`` clusters of
     ``cu = min(cluster_size, pes)`` lanes; without one (depthwise) every PE is a
-    unit of its own. Both are non-decreasing in ``pes``, so more PEs never add
-    compute cycles.
+    unit of its own. Both are non-decreasing in ``pes``.
     """
     cu = np.minimum(cluster_size, pes)
     reduce = layers.c > 1
-    k_units = np.where(reduce, pes // cu, pes)
-    c_lanes = np.where(reduce, cu, 1)
-    return k_units, c_lanes
+    return np.where(reduce, pes // cu, pes), np.where(reduce, cu, 1)
 
-
-def maestro_step_overhead(layers: LayerBatch, c_lanes, taps, noc_bw_bytes_per_cycle):
-    """Cycles MAESTRO 2020 adds to every step of a clustered (c > 1) layer.
-
-    MAESTRO analyses the inner cluster (``Cluster(64, P)``) as a fresh
-    "initialization" case on every outer step, so the cluster's ingress -- the
-    input *and the stationary weight* windows of every active PE, ``2 * taps``
-    elements each -- is not overlapped with compute: step delay =
-    ``ceil(taps / vector_width) + ceil(ingress / noc_bw)`` (maestro-project/maestro,
-    cost-model/include/cost-analysis/CA_cost-analysis-engine.hpp,
-    ``AnalyzeClusterLevel_V2``: ``isAllInit() ? computation_delay +
-    ingress_comm_delay``). E.g. 1x1 conv: 1 + 1 = 2; 3x3 on 64 lanes at 1024
-    elements/cycle: 1 + ceil(1152/1024) = 3; FC 7x7: 6 + 7 = 13 (the CSVs'
-    Compute Delay column). A pipelined PE hides this ingress; see the module notes.
-    """
-    active = np.minimum(layers.c, c_lanes)
-    ingress_bytes = active * taps * (layers.input_bytes_per_elem + layers.weight_bytes_per_elem)
-    return np.where(layers.c > 1, np.ceil(ingress_bytes / noc_bw_bytes_per_cycle), 0.0)
-
-
-# -- area ----------------------------------------------------------------------
-
-def _area_mm2(configs: ConfigBatch):
-    """Chip area (C,): MAESTRO 2020's closed form, or the default model (PEs with
-    one MAC each, L1s, L2, NoC) plus the extra ``vector_width - 1`` MACs per PE."""
-    pes, lanes = configs["pes"], configs["vector_width"]
-    l1, l2, noc, bits = configs["l1_bytes"], configs["l2_bytes"], configs["noc_bw_bytes_per_cycle"], configs["mac_bits"]
-    if configs["area_model"] == "maestro2020":
-        area = area_models.maestro2020_area_mm2(pes, lanes, l1, l2, noc, elem_bits=bits)
-    else:
-        tech = configs.technology
-        extra_lanes = pes * (lanes - 1) * tech.mac_area_um2(bits)
-        area = area_models.default_area_mm2(tech, pes, l1, l2, noc, bits) + um2_to_mm2(extra_lanes)
-    return np.asarray(area, dtype=float).reshape(-1)
-
-
-# -- the model: mapping, traffic, latency, energy ---------------------------------
 
 class Mapping(NamedTuple):
-    """How MAC layers sit on the PE array; each field broadcasts to (C, L)."""
-    k_units: np.ndarray      # filters (output channels) in parallel: clusters, or PEs if depthwise
-    c_lanes: np.ndarray      # input channels reduced in parallel by one cluster's adder tree
-    taps: np.ndarray         # filter taps per PE per L1 residency
-    chunks: np.ndarray       # L1 residencies per R x S window
-    k_steps: np.ndarray      # ceil(G*K / k_units)
-    c_steps: np.ndarray      # ceil(C / c_lanes): partial sums accumulated in L2 per output
-    mac_cycles: np.ndarray   # compute cycles of a MAC layer (float)
+    """One way of putting MAC layers on the array; each field broadcasts to (C, L)."""
+    k_units: np.ndarray       # filters in parallel: clusters, or PEs if depthwise
+    c_lanes: np.ndarray       # reduction lanes of one cluster (1 if depthwise)
+    reduction: np.ndarray     # length of the reduction the lanes split: c, or c*R*S folded
+    window: np.ndarray        # taps per PE per output pixel: R*S, or 1 folded
+    chunks: np.ndarray        # L1 residencies per window
+    step_cycles: np.ndarray   # cycles per output pixel and (k, c) block, one datapath pass
+    new_per_slide: np.ndarray  # new inputs per PE per slide along Q (over all chunks)
+    tree: np.ndarray          # True where the adder tree reduces
+    available: np.ndarray     # False where this mapping does not apply
 
 
-def _mapping(layers: LayerBatch, configs: ConfigBatch) -> Mapping:
-    """Spatial unrolling, L1 chunking and compute cycles (raises if L1 is too small).
-
-    The array works through ``k_steps x c_steps`` blocks of (filter, channel)
-    pairs; in each, the output pixels (N*P*Q) stream past the stationary weights,
-    a pixel taking ``chunks * ceil(taps / vector_width)`` cycles -- plus, with
-    ``step_timing: maestro2020``, MAESTRO's un-overlapped cluster ingress per chunk.
-    """
+def _direct(layers: LayerBatch, configs: ConfigBatch, l1: L1Chunks) -> Mapping:
+    """The KC-P mapping: R x S window in each PE, C over a cluster's lanes."""
     k_units, c_lanes = spatial_unrolling(layers, configs["pes"], configs["cluster_size"])
-    taps, chunks, fit = l1_chunk(layers, configs["l1_bytes"])
-    _check_l1(layers, configs, fit)
-    k_steps = ceil_div(layers.g * layers.k, k_units)
-    c_steps = ceil_div(layers.c, c_lanes)
-    pixels = layers.n * layers.p * layers.q
-    step_cycles = chunks * ceil_div(taps, configs["vector_width"])
-    if configs["step_timing"] == "maestro2020":
-        overhead = maestro_step_overhead(layers, c_lanes, taps, configs["noc_bw_bytes_per_cycle"])
-        step_cycles = step_cycles + chunks * overhead
-    mac_cycles = (k_steps * c_steps * pixels * step_cycles).astype(float)
-    return Mapping(k_units, c_lanes, taps, chunks, k_steps, c_steps, mac_cycles)
+    return Mapping(k_units, c_lanes, layers.c, layers.r * layers.s, l1.chunks, l1.step_cycles, l1.new_per_slide,
+                   layers.c > 1, np.ones_like(layers.c, dtype=bool))
 
 
-class OnChipTraffic(NamedTuple):
-    """Words moved inside the chip by a MAC layer, each (C, L). ``*_mac_words``
-    are the same counts scaled to MAC-precision words (bytes, energy)."""
-    l1: np.ndarray                  # L1 accesses: operand reads + fills
-    l1_mac_words: np.ndarray
-    noc: np.ndarray                 # NoC words, both directions (L2 accesses on the PE side)
-    noc_in_mac_words: np.ndarray    # distribution network, L2 -> PEs
-    noc_out_mac_words: np.ndarray   # collection network, PEs -> L2
-
-
-def _onchip_traffic(layers: LayerBatch, m: Mapping, weight_passes) -> OnChipTraffic:
-    """L1 and NoC traffic of MAC layers.
-
-    * Every MAC reads an input and a weight from L1.
-    * Inputs: per output row a PE loads its first window chunk, then
-      ``R * min(S, stride)`` new inputs per slide along Q (per chunk); an input
-      is multicast to the clusters holding other filters of its group, so it
-      crosses the NoC once per ``min(k, k_units)`` L1 fills.
-    * Weights enter the L1s once per weight pass (L2 row tile).
-    * Partial sums are written back to L2 once per C-block and chunk and read
-      back for every accumulation but the first.
-    """
-    macs = layers.macs.astype(float)
-    window = (layers.r * layers.s).astype(float)
-    new_per_slide = np.minimum(m.taps, ceil_div(m.taps, layers.s) * np.minimum(layers.s, layers.stride_w))
-    fills_per_row = m.chunks * (m.taps + (layers.q - 1) * new_per_slide)   # per PE, per output row
-    input_fills = macs / (window * layers.q) * fills_per_row               # unicast deliveries into L1s
-    multicast = np.minimum(layers.k, m.k_units)                            # clusters sharing an input
-    weight_fills = layers.weight_elems * weight_passes
-    outputs = layers.output_elems.astype(float)
-    psum_writes = outputs * m.c_steps * m.chunks
-    psum_reads = psum_writes - outputs
-    words = layers.mac_words                      # input/weight/output words -> MAC-precision words
-    noc_in = input_fills / multicast + weight_fills + psum_reads
-    return OnChipTraffic(
-        l1=2.0 * macs + input_fills + weight_fills,
-        l1_mac_words=words(inputs=macs + input_fills, weights=macs + weight_fills),
-        noc=noc_in + psum_writes,
-        noc_in_mac_words=words(inputs=input_fills / multicast, weights=weight_fills, outputs=psum_reads),
-        noc_out_mac_words=words(outputs=psum_writes))
-
-
-def _per_level(layers: LayerBatch, onchip: OnChipTraffic, dram_bytes, dram_words, vec: VectorCosts):
-    """``(accesses, mac_words, traffic_bytes)``, dicts of (C, L) per level.
-
-    L2 serves the NoC in both directions and DRAM's fills; its bandwidth is the
-    busier NoC direction. DRAM moves the L2 tiling's traffic, never less than the
-    compulsory traffic. ``mac_words`` (accesses in MAC-precision words, "noc"
-    included) times the per-access energy at ``bits`` gives energy. Vector layers:
-    ``common.vector_layer_costs`` (through L2 and DRAM once, no L1 or NoC).
-    """
-    mac, b = layers.is_mac, layers.bytes_per_elem
-    macs = layers.macs.astype(float)
-    noc_mac_words = onchip.noc_in_mac_words + onchip.noc_out_mac_words
-    dram_bytes_total = np.maximum(dram_bytes, layers.compulsory_bytes)
-    dram_acc = np.where(dram_bytes >= layers.compulsory_bytes, dram_words, layers.compulsory_words)
-    accesses = {
-        "l1": np.where(mac, onchip.l1, 0.0),
-        "l2": np.where(mac, onchip.noc + dram_words, vec.words),
-        "dram": np.where(mac, dram_acc, vec.words),
-    }
-    mac_words = {
-        "l1": np.where(mac, onchip.l1_mac_words, 0.0),
-        "l2": np.where(mac, noc_mac_words + dram_bytes / b, vec.mac_words),
-        "dram": np.where(mac, dram_bytes_total / b, vec.mac_words),
-        "noc": np.where(mac, noc_mac_words, 0.0),
-    }
-    traffic = {
-        "l1": np.where(mac, macs * (layers.input_bytes_per_elem + layers.weight_bytes_per_elem), 0.0),
-        "l2": np.where(mac, np.maximum(onchip.noc_in_mac_words, onchip.noc_out_mac_words) * b, vec.bytes),
-        "dram": np.where(mac, dram_bytes_total, vec.bytes),
-    }
-    return accesses, mac_words, traffic
-
-
-def _memory_levels(layers: LayerBatch, configs: ConfigBatch):
-    """L1 (per PE; an input and a weight per MAC lane per cycle), L2 (at NoC
-    bandwidth) and DRAM."""
-    l1_bw = configs["pes"] * configs["vector_width"] * (layers.input_bytes_per_elem + layers.weight_bytes_per_elem)
-    return (
-        MemoryLevel("l1", configs["l1_bytes"], l1_bw),
-        MemoryLevel("l2", configs["l2_bytes"], configs["noc_bw_bytes_per_cycle"]),
-        MemoryLevel("dram", np.inf, configs["dram_bw_bytes_per_cycle"]),
-    )
-
-
-def _fill_drain(layers: LayerBatch, configs: ConfigBatch, m: Mapping):
-    """Cycles not overlapped with the steady state: the first weights (and as many
-    inputs) cross the NoC before the first MAC, and the adder tree (depth
-    ``log2(cluster)``) drains after the last; depthwise layers (one channel per group,
-    nothing to reduce) bypass the tree. 1 cycle for vector layers."""
-    b_in, b_w = layers.input_bytes_per_elem, layers.weight_bytes_per_elem
+def _image_input(layers: LayerBatch, configs: ConfigBatch) -> Mapping:
+    """Image-input mode: the window folded into the C-unroll (see the module docstring)."""
     cu = np.minimum(configs["cluster_size"], configs["pes"])
-    tree_depth = np.where(layers.c > 1, np.ceil(np.log2(cu)), 0.0)
-    first_load = np.ceil(np.minimum(layers.weight_elems, m.k_units * m.c_lanes * m.taps) * (b_in + b_w)
-                         / configs["noc_bw_bytes_per_cycle"])
-    return np.where(layers.is_mac, first_load + tree_depth + 1.0, 1.0)
+    one = np.ones_like(layers.c)
+    window = layers.r * layers.s
+    return Mapping(configs["pes"] // cu, cu, layers.c * window, one, one, one, one, one > 0,
+                   (layers.c < cu) & (window > 1))
 
 
-def _energy(layers: LayerBatch, configs: ConfigBatch, mac_words, area, seconds, vec: VectorCosts):
-    """Energy per component, pJ: MACs at ``bits`` (vector layers: their operations,
-    ``vec.op_pj``), each level's and the NoC's MAC-precision words x energy per
-    access, and leakage over the latency."""
-    tech, bits = configs.technology, layers.bits
-    return {
-        "mac": np.where(layers.is_mac, layers.macs.astype(float) * tech.mac_pj(bits), vec.op_pj),
-        "l1": mac_words["l1"] * tech.sram_pj_per_access(configs["l1_bytes"], bits),
-        "l2": mac_words["l2"] * tech.sram_pj_per_access(configs["l2_bytes"], bits),
-        "dram": mac_words["dram"] * tech.dram_pj_per_access(bits),
-        "noc": mac_words["noc"] * tech.noc_pj_per_access(bits),
-        "leakage": tech.leakage_pj(area.reshape(-1, 1), seconds),
-    }
+# -- what a mapping costs with an L2 tile -------------------------------------------------
+
+class Mapped(NamedTuple):
+    """What one mapping costs apart from its L2 tile, each (C, L) floats."""
+    compute: np.ndarray        # cycles of one datapath pass
+    busy: np.ndarray           # compute x datapath passes
+    prologue: np.ndarray       # first weights and inputs over the NoC, at most one block's compute
+    drain: np.ndarray          # adder-tree depth + 1
+    l1_bound: np.ndarray       # operand reads / L1 bandwidth, cycles
+    fanout: np.ndarray         # clusters an input is multicast to
+    input_fills: np.ndarray    # input words into the L1s with one column tile per row ...
+    input_restart: np.ndarray  # ... and the extra words per additional column tile
+    psum_writes: np.ndarray    # partial sums and outputs into L2 (collection network)
+    psum_reads: np.ndarray     # partial sums read back (distribution network)
+    active_pes: np.ndarray     # average busy PEs over the compute
+    peak_active_pes: np.ndarray
 
 
-def _extras(layers: LayerBatch, m: Mapping, peak):
-    """Model-specific columns: average and peak busy PEs, and MAC-slot efficiency
-    of the mapping (MACs / (compute cycles x MAC lanes)); 0 for vector layers."""
-    mac = layers.is_mac
+def _mapped(layers: LayerBatch, configs: ConfigBatch, m: Mapping) -> Mapped:
+    """The tile-independent costs of mapping ``m`` (see the module docstring).
+
+    The array works through ``k_steps x c_steps`` blocks of (filter, reduction
+    lane) pairs; in each, the N*P*Q output pixels stream past the stationary
+    weights at ``step_cycles`` each. Per (PE, output row) a PE loads the first
+    window of each column tile, then ``new_per_slide`` inputs per slide; an input
+    crosses the NoC once per ``fanout`` L1 fills. Partial sums go back to L2 once
+    per reduction block and L1 chunk, and are read back for every accumulation
+    but the first."""
+    f = lambda a: np.asarray(a, dtype=float)
+    macs, gk, q = f(layers.macs), f(layers.g * layers.k), f(layers.q)
+    bi, bw = f(layers.input_bytes_per_elem), f(layers.weight_bytes_per_elem)
+    k_units, c_lanes, red, window = f(m.k_units), f(m.c_lanes), f(m.reduction), f(m.window)
+    pixels = f(layers.n * layers.p * layers.q)
+    k_steps, c_steps = np.ceil(gk / k_units), np.ceil(red / c_lanes)
+    block_cycles = pixels * f(m.step_cycles)
+    compute = k_steps * c_steps * block_cycles
+    passes = stage.datapath_passes(layers, configs["mac_bits"])
+    active = np.minimum(gk, k_units) * np.minimum(red, c_lanes)
+    first_bytes = active * bw + np.minimum(red, c_lanes) * bi
+    pe_rows = macs / (window * q)
+    new = f(m.new_per_slide)
+    outputs = f(layers.output_elems)
+    psum_writes = outputs * c_steps * f(m.chunks)
+    noc_bw = f(configs["noc_bw_bytes_per_cycle"])
+    cu = f(np.minimum(configs["cluster_size"], configs["pes"]))
+    return Mapped(
+        compute=compute, busy=compute * passes,
+        prologue=np.minimum(np.ceil(first_bytes / noc_bw), block_cycles * passes),
+        drain=np.where(m.tree, np.ceil(np.log2(cu)), 0.0) + 1.0,
+        l1_bound=macs / (f(configs["pes"]) * f(configs["vector_width"])),
+        fanout=np.minimum(f(layers.k), k_units),
+        input_fills=pe_rows * (window + (q - 1.0) * new), input_restart=pe_rows * (window - new),
+        psum_writes=psum_writes, psum_reads=psum_writes - outputs,
+        active_pes=macs / (window * pixels * k_steps * c_steps), peak_active_pes=active)
+
+
+def _noc_words(weight_elems, p: Mapped, pixel_tiles, col_tiles) -> tuple[Words, Words]:
+    """NoC words ``(distribution, collection)`` of a mapping with an L2 tile: inputs
+    (multicast, counted once per delivery), weights (once per pixel tile), partial
+    sums read back; partial sums and outputs written."""
+    noc_in = Words(input=(p.input_fills + (col_tiles - 1.0) * p.input_restart) / p.fanout,
+                   weight=weight_elems * pixel_tiles, output=p.psum_reads)
+    return noc_in, Words(output=p.psum_writes)
+
+
+class _Rates(NamedTuple):
+    """Per-point widths and bandwidths the choice key reads (broadcastable arrays)."""
+    input_bytes_per_elem: np.ndarray
+    weight_bytes_per_elem: np.ndarray
+    output_bytes_per_elem: np.ndarray
+    weight_elems: np.ndarray
+    noc_bw: np.ndarray
+    dram_bw: np.ndarray
+
+
+def _rates(layers: LayerBatch, configs: ConfigBatch) -> _Rates:
+    return _Rates(layers.input_bytes_per_elem, layers.weight_bytes_per_elem, layers.output_bytes_per_elem,
+                  layers.weight_elems, configs["noc_bw_bytes_per_cycle"], configs["dram_bw_bytes_per_cycle"])
+
+
+def _bounds(p: Mapped, noc_bytes, dram_bytes, noc_bw, dram_bw):
+    """The largest bandwidth bound, cycles: L1 operand reads, the busier NoC
+    direction, DRAM."""
+    return np.maximum(np.maximum(p.l1_bound, noc_bytes / noc_bw), dram_bytes / dram_bw)
+
+
+class Key(NamedTuple):
+    """What the mapping choice minimises, in this order (each (C, L) or (C, L, F))."""
+    latency: np.ndarray       # max(compute + prologue, bandwidth bounds) + drain
+    dram_bytes: np.ndarray    # energy proxy: DRAM first ...
+    noc_words: np.ndarray     # ... then the NoC
+
+
+def _keys(p: Mapped, r: _Rates, t: L2Front, available) -> Key:
+    """The choice key of every candidate L2 tile: ``t``'s fields carry a trailing
+    candidate axis, ``p``, ``r`` and ``available`` broadcast against the rest."""
+    e = lambda a: np.asarray(a)[..., None]
+    pe, re = Mapped(*(e(a) for a in p)), _Rates(*(e(a) for a in r))
+    noc_in, noc_out = _noc_words(re.weight_elems, pe, t.pixel_tiles, t.col_tiles)
+    noc_bytes = np.maximum(noc_in.bytes(re), noc_out.bytes(re))
+    bounds = _bounds(pe, noc_bytes, t.dram_bytes, re.noc_bw, re.dram_bw)
+    latency = np.maximum(pe.busy + pe.prologue, bounds) + pe.drain
+    return Key(np.where(e(available) & t.valid, latency, np.inf), t.dram_bytes, noc_in.total + noc_out.total)
+
+
+def _key_at(p: Mapped, r: _Rates, tile: L2Front, available) -> Key:
+    """The choice key of one tile per point (``tile``'s fields without a candidate axis)."""
+    return Key(*(a[..., 0] for a in _keys(p, r, L2Front(*(np.asarray(a)[..., None] for a in tile)), available)))
+
+
+def _best(key: Key):
+    """Index of the best candidate along the last axis: least latency, then DRAM
+    bytes, then NoC words (the first of equals)."""
+    ok = key.latency <= np.min(key.latency, axis=-1, keepdims=True)
+    d = np.where(ok, key.dram_bytes, np.inf)
+    ok &= d <= np.min(d, axis=-1, keepdims=True)
+    return np.argmin(np.where(ok, key.noc_words, np.inf), axis=-1)
+
+
+def _choose_tile(p: Mapped, r: _Rates, tiles: L2Front, rows, available, shape) -> L2Front:
+    """The best L2 tile of mapping ``p`` per point of ``shape`` (C, L): ``tiles``'
+    fields are (U, L, F), config ``c`` reads row ``rows[c]``. Only points with more
+    than one valid candidate are compared (most have one)."""
+    count = tiles.valid.shape[-1]
+    base = (rows.reshape(-1, 1) * shape[1] + np.arange(shape[1])).reshape(-1) * count   # flat (C*L,)
+    index = np.zeros(base.size, dtype=np.intp)
+    if count > 1:
+        several = np.count_nonzero(tiles.valid, axis=-1).reshape(-1)[base // count] > 1
+        multi = np.flatnonzero(several)
+        if multi.size:
+            flat = lambda a: np.broadcast_to(a, shape).reshape(-1)[multi]
+            at = base[multi, None] + np.arange(count)
+            candidates = L2Front(*(a.reshape(-1)[at] for a in tiles))
+            index[multi] = _best(_keys(Mapped(*(flat(a) for a in p)), _Rates(*(flat(a) for a in r)), candidates,
+                                       flat(available)))
+    return L2Front(*(a.reshape(-1)[base + index].reshape(shape) for a in tiles))
+
+
+# -- the model ---------------------------------------------------------------------------
+
+def _levels(layers: LayerBatch, configs: ConfigBatch):
+    """L1 (one per PE; an input and a weight per MAC lane per cycle), L2 (at NoC
+    bandwidth per direction) and DRAM."""
+    pes = configs["pes"]
+    l1_bw = pes * configs["vector_width"] * (layers.input_bytes_per_elem + layers.weight_bytes_per_elem)
+    return (MemoryLevel("l1", configs["l1_bytes"], l1_bw, instances=pes),
+            MemoryLevel("l2", configs["l2_bytes"], configs["noc_bw_bytes_per_cycle"]),
+            dram_level(configs["dram_bw_bytes_per_cycle"]))
+
+
+def _unmappable(layers: LayerBatch, configs: ConfigBatch, l1: L1Chunks, tiles: L2Front, rows) -> Unmappable:
+    """Points whose one-tap L1 chunk, or smallest L2 tile, does not fit."""
+    bad = Unmappable("weight_stationary")
+
+    def need_l1(_, col):
+        bi, bw, bo = (int(b[0, col]) for b in (layers.input_bits, layers.weight_bits, layers.output_bits))
+        return (f"smaller than the smallest L1 tile (one weight and one input, double-buffered, plus an "
+                f"accumulator = {(2 * (bi + bw) + bo) / 8:g} bytes at {bi}/{bw}/{bo} input/weight/output bits)")
+
+    bad.add(layers.is_mac & (l1.fit < 1), "l1_bytes", configs["l1_bytes"], need_l1)
+    bad.add(layers.is_mac & ~tiles.valid.any(axis=-1)[rows], "l2_bytes", configs["l2_bytes"],
+            f"no L2 tile fits (one filter slice of c/{_LAST_SPLIT} channels, one output pixel and its input "
+            "window must fit in half of L2)")
+    return bad
+
+
+def _columns(layers: LayerBatch, cols) -> LayerBatch:
+    """The layers ``cols`` of ``layers`` as a LayerBatch of their own."""
+    out = {}
+    for f in dataclasses.fields(layers):
+        value = getattr(layers, f.name)
+        out[f.name] = tuple(value[i] for i in cols) if isinstance(value, tuple) else value[:, cols]
+    return LayerBatch(**out)
+
+
+def _mapping(layers: LayerBatch, configs: ConfigBatch, l1: L1Chunks, tiles: L2Front, rows):
+    """The mapping and L2 tile of every (config, layer): the direct KC-P mapping,
+    or the image-input fold where it is available and better (evaluated only on
+    the layers where it is available). Returns ``(mapped, tile, folded)``, each (C, L)."""
+    shape = (configs.size, len(layers))
+    direct = _mapped(layers, configs, _direct(layers, configs, l1))
+    tile = _choose_tile(direct, _rates(layers, configs), tiles, rows, True, shape)
+    folded = np.zeros(shape, dtype=bool)
+    cols = np.flatnonzero(np.any(layers.is_mac & _image_input(layers, configs).available, axis=0))
+    if len(cols) == 0:
+        return direct, tile, folded
+    sub = _columns(layers, cols)
+    rates = _rates(sub, configs)
+    image = _image_input(sub, configs)
+    image_map = _mapped(sub, configs, image)
+    image_tile = _choose_tile(image_map, rates, L2Front(*(a[:, cols] for a in tiles)), rows, image.available,
+                              (configs.size, len(cols)))
+    at_cols = lambda nt: type(nt)(*(np.broadcast_to(a, shape)[:, cols] for a in nt))
+    keys = zip(_key_at(at_cols(direct), rates, at_cols(tile), True), _key_at(image_map, rates, image_tile,
+                                                                           image.available))
+    folded[:, cols] = _best(Key(*(np.stack(np.broadcast_arrays(a, b), axis=-1) for a, b in keys))) == 1
+
+    def put(a, b):
+        a = np.array(np.broadcast_to(a, shape))
+        a[:, cols] = np.where(folded[:, cols], b, a[:, cols])
+        return a
+    return (Mapped(*(put(a, b) for a, b in zip(direct, image_map))),
+            L2Front(*(put(a, b) for a, b in zip(tile, image_tile))), folded)
+
+
+def _narrow(configs: ConfigBatch) -> ConfigBatch:
+    """``configs`` with every numeric parameter that is the same in all of them as a
+    (1, 1) array: a sweep varies a few parameters, and (C, L) arithmetic on the
+    others would only repeat itself (``size`` still counts every config)."""
+    params = {k: (v[:1] if v.shape[0] > 1 and np.all(v == v[:1]) else v) for k, v in configs.params.items()}
+    return dataclasses.replace(configs, params=params)
+
+
+def activity(layers: LayerBatch, configs: ConfigBatch) -> Activity:
+    """The ``dla`` activity of ``layers`` (1, L) on ``configs`` (C, 1); see the module docstring."""
+    configs = _narrow(configs)
+    l1 = l1_chunking(layers, configs["l1_bytes"], configs["vector_width"])
+    tiles, rows = l2_front(layers, configs["l2_bytes"])
+    rows = np.broadcast_to(rows, (configs.size,))
+    p, tile, folded = _mapping(layers, configs, l1, tiles, rows)
+    pes, lanes, noc_bw = configs["pes"], configs["vector_width"], configs["noc_bw_bytes_per_cycle"]
     macs = layers.macs.astype(float)
-    window = (layers.r * layers.s).astype(float)
-    pixels = layers.n * layers.p * layers.q
-    active = np.minimum(layers.g * layers.k, m.k_units) * np.minimum(layers.c, m.c_lanes)
-    return {
-        "active_pes": np.where(mac, macs / (window * pixels * m.k_steps * m.c_steps), 0.0),
-        "mapping_efficiency": np.where(mac, macs / np.maximum(m.mac_cycles * peak, 1.0), 0.0),
-        "peak_active_pes": np.where(mac, active, 0).astype(float),
-    }
-
-
-def cost(layers: LayerBatch, configs: ConfigBatch) -> CostArrays:
-    """Costs of ``layers`` (1, L) on the ``dla`` configs (C, 1); see the module docstring."""
-    mac, pes = layers.is_mac, configs["pes"]
-    m = _mapping(layers, configs)
-    vec = vector_layer_costs(layers, pes, configs.technology)
-    compute = np.where(mac, m.mac_cycles, vec.compute_cycles)
-    dram_bytes, dram_words, weight_passes = _l2_dram(layers, configs)
-    onchip = _onchip_traffic(layers, m, weight_passes)
-    accesses, mac_words, traffic = _per_level(layers, onchip, dram_bytes, dram_words, vec)
-    levels = _memory_levels(layers, configs)
-    latency, bound = bounded_latency(compute, traffic, levels, _fill_drain(layers, configs, m))
-    area = _area_mm2(configs)
-    energy = _energy(layers, configs, mac_words, area, latency / configs["clock_hz"], vec)
-    peak = configs.floats("pes") * configs["vector_width"]
-    lanes = np.where(mac, peak, configs.floats("pes"))          # MAC lanes, or one ALU per PE
-    full = lambda columns: {k: np.broadcast_to(v, compute.shape).astype(float) for k, v in columns.items()}
-    return CostArrays(
-        levels=levels, compute_cycles=compute, latency_cycles=latency, utilization=layers.work / lanes / latency,
-        accesses=full(accesses), traffic_bytes=full(traffic), energy_pj=full(energy), bound=bound, area_mm2=area,
-        peak_macs_per_cycle=peak.reshape(-1), clock_hz=configs.floats("clock_hz").reshape(-1),
-        extras=full(_extras(layers, m, peak)))
+    noc_in, noc_out = _noc_words(layers.weight_elems, p, tile.pixel_tiles, tile.col_tiles)
+    dram = Words(input=tile.dram_input, weight=tile.dram_weight, output=tile.dram_output)
+    busier = noc_in.bytes(layers) >= noc_out.bytes(layers)
+    l2_traffic = noc_in.where(busier, noc_out)
+    bounds = _bounds(p, l2_traffic.bytes(layers), dram.bytes(layers), noc_bw, configs["dram_bw_bytes_per_cycle"])
+    area = None
+    if configs["area_model"] == "maestro2020":
+        area = maestro2020_area_mm2(pes, lanes, configs["l1_bytes"], configs["l2_bytes"], noc_bw,
+                                    elem_bits=configs["mac_bits"])
+    unicast = stage.multicast_hops(pes, 1.0)
+    mac = layers.is_mac
+    return Activity(
+        levels=_levels(layers, configs),
+        accesses={"l1": Words(input=macs + noc_in.input * p.fanout, weight=macs + noc_in.weight),
+                  "l2": noc_in + noc_out + dram, "dram": dram},
+        traffic={"l1": Words(input=macs, weight=macs), "l2": l2_traffic},
+        compute_cycles=p.compute,
+        fill_drain_cycles=np.maximum(p.busy + p.prologue, bounds) - np.maximum(p.busy, bounds) + p.drain,
+        datapath=Datapath(pes=pes, mac_bits=configs["mac_bits"], lanes_per_pe=lanes),
+        clock_hz=configs["clock_hz"],
+        noc_word_hops=Words(input=noc_in.input * stage.multicast_hops(pes, p.fanout),
+                            weight=noc_in.weight * unicast, output=(noc_in.output + noc_out.output) * unicast),
+        noc_bw_bytes_per_cycle=noc_bw,
+        unmappable=_unmappable(layers, configs, l1, tiles, rows),
+        area_mm2=area,
+        extras={
+            "active_pes": np.where(mac, p.active_pes, 0.0),
+            "peak_active_pes": np.where(mac, p.peak_active_pes, 0.0),
+            "mapping_efficiency": np.where(mac, macs / np.maximum(p.compute * pes * lanes, 1.0), 0.0),
+            "image_input": np.where(mac, folded, False),
+            "l2_pixel_tiles": np.where(mac, tile.pixel_tiles, 0.0),
+        },
+    )

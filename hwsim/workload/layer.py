@@ -28,9 +28,22 @@ import numpy as np
 from ..errors import WorkloadError
 
 MAC_OPS = frozenset({"conv2d", "depthwise_conv2d", "matmul"})
+
+# Documented maxima (README "Errors"). Each dimension of the loop nest (batch,
+# channels, sizes, kernel, stride, padding, dilation, groups) is at most MAX_DIM:
+# ample for any DNN layer (a 16-million-row matmul) and small enough that the
+# models' per-dimension arrays and products stay exact. Counts (MACs, tensor
+# elements, vector ops, bytes) are at most MAX_COUNT = 2**62, so that the int64
+# arrays the models compute with never overflow, with a factor 2 to spare.
+MAX_DIM = 2**24
+MAX_COUNT = 2**62
+MAX_BITS = 64
 VECTOR_OPS = frozenset({"maxpool", "avgpool", "add", "mul", "relu", "concat", "softmax", "vector"})
 TENSORS = ("input", "weight", "output")
 BITS_FIELDS = tuple(f"{tensor}_bits" for tensor in TENSORS)
+DIM_FIELDS = ("n", "k", "c", "p", "q", "r", "s", "groups")
+COUNT_FIELDS = ("vector_ops", "read_bytes", "write_bytes")
+PAIR_FIELDS = {"stride": 1, "padding": 0, "dilation": 1, "in_size": 1}   # field -> minimum
 
 
 def _pair(value, field: str, name: str) -> tuple[int, int]:
@@ -41,13 +54,30 @@ def _pair(value, field: str, name: str) -> tuple[int, int]:
     return int(pair[0]), int(pair[1])
 
 
+def _checked_pair(name: str, field: str, value, minimum: int) -> tuple[int, int]:
+    """A (rows, cols) field of a Layer, each entry an int in [minimum, MAX_DIM]."""
+    pair = _pair(value, field, name)
+    for entry in pair:
+        if not minimum <= entry <= MAX_DIM:
+            raise WorkloadError(f"layer '{name}': field '{field}' = {value!r}: expected integers "
+                                f"{minimum} <= value <= {MAX_DIM} ({_power_of_two(MAX_DIM)})")
+    return pair
+
+
 def _is_int(value) -> bool:
     return not isinstance(value, bool) and isinstance(value, (int, np.integer))
 
 
-def _check_int(name: str, field: str, value, minimum: int) -> None:
+def _check_int(name: str, field: str, value, minimum: int, maximum: int | None = None) -> None:
     if not _is_int(value) or value < minimum:
         raise WorkloadError(f"layer '{name}': field '{field}' = {value!r}: expected an integer >= {minimum}")
+    if maximum is not None and value > maximum:
+        raise WorkloadError(f"layer '{name}': field '{field}' = {value!r}: expected an integer "
+                            f"{minimum} <= value <= {maximum} ({_power_of_two(maximum)})")
+
+
+def _power_of_two(value: int) -> str:
+    return f"2**{value.bit_length() - 1}"
 
 
 def tensor_bits(bits, where: str) -> dict[str, int]:
@@ -61,6 +91,8 @@ def tensor_bits(bits, where: str) -> dict[str, int]:
         if not _is_int(bits) or bits < 1:
             raise WorkloadError(f"{where}: field 'bits' = {bits!r}: expected an integer >= 1 or a mapping "
                                 "{'input': .., 'weight': .., 'output': ..}")
+        if bits > MAX_BITS:
+            raise WorkloadError(f"{where}: field 'bits' = {bits!r}: expected an integer 1 <= bits <= {MAX_BITS}")
         return {field: int(bits) for field in BITS_FIELDS}
     unknown = [key for key in bits if key not in TENSORS]
     missing = [key for key in TENSORS if key not in bits]
@@ -69,9 +101,9 @@ def tensor_bits(bits, where: str) -> dict[str, int]:
         raise WorkloadError(f"{where}: field 'bits' = {dict(bits)!r}: {problem}; "
                             "valid: exactly the keys 'input', 'weight', 'output'")
     for key in TENSORS:
-        if not _is_int(bits[key]) or bits[key] < 1:
+        if not _is_int(bits[key]) or not 1 <= bits[key] <= MAX_BITS:
             raise WorkloadError(f"{where}: field 'bits' = {dict(bits)!r}: key {key!r} = {bits[key]!r}: "
-                                "expected an integer >= 1")
+                                f"expected an integer >= 1 (at most {MAX_BITS})")
     return {f"{key}_bits": int(bits[key]) for key in TENSORS}
 
 
@@ -106,18 +138,31 @@ class Layer:
         if self.op not in MAC_OPS | VECTOR_OPS:
             valid = ", ".join(sorted(MAC_OPS | VECTOR_OPS))
             raise WorkloadError(f"layer '{self.name}': field 'op' = {self.op!r}: unknown op; valid: {valid}")
-        positive = ("n", "k", "c", "p", "q", "r", "s", "groups") + BITS_FIELDS
-        for field in positive:
-            _check_int(self.name, field, getattr(self, field), 1)
-        for field in ("vector_ops", "read_bytes", "write_bytes"):
-            _check_int(self.name, field, getattr(self, field), 0)
-        for field in positive + ("vector_ops", "read_bytes", "write_bytes"):
+        for field, minimum in PAIR_FIELDS.items():
+            object.__setattr__(self, field, _checked_pair(self.name, field, getattr(self, field), minimum))
+        for field in DIM_FIELDS:
+            _check_int(self.name, field, getattr(self, field), 1, MAX_DIM)
+        for field in BITS_FIELDS:
+            _check_int(self.name, field, getattr(self, field), 1, MAX_BITS)
+        for field in COUNT_FIELDS:
+            _check_int(self.name, field, getattr(self, field), 0, MAX_COUNT)
+        for field in DIM_FIELDS + BITS_FIELDS + COUNT_FIELDS:
             object.__setattr__(self, field, int(getattr(self, field)))  # numpy ints become plain ints
         if self.c % self.groups or self.k % self.groups:
             raise WorkloadError(
                 f"layer '{self.name}': field 'groups' = {self.groups}: in_channels ({self.c}) and "
                 f"out_channels ({self.k}) must both be divisible by groups"
             )
+        self._check_counts()
+
+    def _check_counts(self) -> None:
+        """MACs and tensor sizes must fit the models' int64 arithmetic (MAX_COUNT)."""
+        for field in ("macs", "input_elems", "weight_elems", "output_elems"):
+            value = getattr(self, field)
+            if value > MAX_COUNT:
+                raise WorkloadError(
+                    f"layer '{self.name}': field '{field}' = {value:,}: exceeds the limit 2**62 "
+                    f"({MAX_COUNT:,}) that keeps hwsim's int64 arithmetic exact; split the layer (e.g. over the batch)")
 
     # -- loop-nest views -------------------------------------------------------
     @property
@@ -198,27 +243,35 @@ def conv_output_size(size: int, kernel: int, stride: int, padding: int, dilation
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
+def _window(name, in_size, kernel, stride, padding, dilation=1) -> tuple[tuple[int, int], ...]:
+    """``(h, w), (r, s), (sh, sw), (ph, pw), (dh, dw)`` of a sliding-window layer
+    (convolution or pooling), checked before any arithmetic: sizes, kernel, stride
+    and dilation >= 1, padding >= 0, each at most MAX_DIM, and the dilated kernel
+    no larger than the padded input."""
+    given = {"in_size": in_size, "kernel": kernel, "stride": stride, "padding": padding, "dilation": dilation}
+    pairs = {field: _pair(value, field, name) for field, value in given.items()}
+    for field, pair in pairs.items():
+        low = 0 if field == "padding" else 1
+        for value in pair:
+            if value < low:
+                shown = given[field] if field == "padding" else value
+                raise WorkloadError(f"layer '{name}': field '{field}' = {shown}: expected >= {low}")
+            if value > MAX_DIM:
+                raise WorkloadError(f"layer '{name}': field '{field}' = {value}: expected <= {MAX_DIM} "
+                                    f"({_power_of_two(MAX_DIM)}), hwsim's largest layer dimension")
+    (h, w), (r, s), _, (ph, pw), (dh, dw) = pairs.values()
+    if dh * (r - 1) + 1 > h + 2 * ph or dw * (s - 1) + 1 > w + 2 * pw:
+        raise WorkloadError(f"layer '{name}': field 'kernel' = {(r, s)}: larger than the padded input "
+                            f"{(h + 2 * ph, w + 2 * pw)}")
+    return tuple(pairs.values())
+
+
 def conv2d(name, in_channels, out_channels, in_size=(1, 1), kernel=(1, 1), stride=1, padding=0,
            groups=1, batch=1, bits=8, dilation=1, op="conv2d") -> Layer:
     """A 2-D convolution; ``in_size`` is the unpadded input (H, W); ``bits`` an int or
     ``{"input": .., "weight": .., "output": ..}``."""
     precision = tensor_bits(bits, f"layer '{name}'")
-    h, w = _pair(in_size, "in_size", name)
-    r, s = _pair(kernel, "kernel", name)
-    sh, sw = _pair(stride, "stride", name)
-    ph, pw = _pair(padding, "padding", name)
-    dh, dw = _pair(dilation, "dilation", name)
-    for field, value in (("in_size", h), ("in_size", w), ("kernel", r), ("kernel", s),
-                         ("stride", sh), ("stride", sw), ("dilation", dh), ("dilation", dw)):
-        if value < 1:
-            raise WorkloadError(f"layer '{name}': field '{field}' = {value}: expected >= 1")
-    if ph < 0 or pw < 0:
-        raise WorkloadError(f"layer '{name}': field 'padding' = {padding!r}: expected >= 0")
-    if dh * (r - 1) + 1 > h + 2 * ph or dw * (s - 1) + 1 > w + 2 * pw:
-        raise WorkloadError(
-            f"layer '{name}': field 'kernel' = {(r, s)}: larger than the padded input "
-            f"{(h + 2 * ph, w + 2 * pw)}"
-        )
+    (h, w), (r, s), (sh, sw), (ph, pw), (dh, dw) = _window(name, in_size, kernel, stride, padding, dilation)
     p = conv_output_size(h, r, sh, ph, dh)
     q = conv_output_size(w, s, sw, pw, dw)
     return Layer(name=name, op=op, n=batch, k=out_channels, c=in_channels, p=p, q=q, r=r, s=s,
@@ -236,7 +289,7 @@ def depthwise_conv2d(name, channels, in_size=(1, 1), kernel=(3, 3), stride=1, pa
 def matmul(name, m, n, k, batch=1, bits=8) -> Layer:
     """``(m x k) @ (k x n)``; ``batch`` independent products share the weights."""
     for field, value in (("m", m), ("n", n), ("k", k)):
-        _check_int(name, field, value, 1)
+        _check_int(name, field, value, 1, MAX_DIM)
     precision = tensor_bits(bits, f"layer '{name}'")
     return Layer(name=name, op="matmul", n=batch, k=n, c=k, p=m, q=1, in_size=(m, 1), **precision)
 
@@ -245,15 +298,13 @@ def pool2d(name, channels, in_size, kernel, stride=None, padding=0, batch=1, bit
     """Max or average pooling: one compare/add per window element; reads its input at
     the input precision and writes its output at the output precision."""
     precision = tensor_bits(bits, f"layer '{name}'")
-    h, w = _pair(in_size, "in_size", name)
-    r, s = _pair(kernel, "kernel", name)
-    sh, sw = _pair(stride if stride is not None else kernel, "stride", name)
-    ph, pw = _pair(padding, "padding", name)
-    if r > h + 2 * ph or s > w + 2 * pw:
-        raise WorkloadError(f"layer '{name}': field 'kernel' = {(r, s)}: larger than the padded input {(h + 2 * ph, w + 2 * pw)}")
-    p, q = conv_output_size(h, r, sh, ph), conv_output_size(w, s, sw, pw)
+    _check_int(name, "channels", channels, 1, MAX_DIM)
+    _check_int(name, "batch", batch, 1, MAX_DIM)
+    (h, w), (r, s), (sh, sw), (ph, pw), _ = _window(name, in_size, kernel, kernel if stride is None else stride,
+                                                     padding)
     if kind not in ("max", "avg"):
         raise WorkloadError(f"layer '{name}': field 'kind' = {kind!r}: expected 'max' or 'avg'")
+    p, q = conv_output_size(h, r, sh, ph), conv_output_size(w, s, sw, pw)
     in_bytes, out_bytes = precision["input_bits"] / 8, precision["output_bits"] / 8
     return Layer(name=name, op=f"{kind}pool", n=batch, k=channels, c=channels, p=p, q=q, r=r, s=s,
                  groups=channels, stride=(sh, sw), padding=(ph, pw), in_size=(h, w), **precision,
@@ -272,6 +323,8 @@ def eltwise(name, channels, size, op="add", inputs=2, batch=1, bits=8) -> Layer:
     at the input precision; the result is written at the output precision."""
     precision = tensor_bits(bits, f"layer '{name}'")
     h, w = _pair(size, "size", name)
+    for field, value in (("channels", channels), ("batch", batch), ("size", h), ("size", w), ("inputs", inputs)):
+        _check_int(name, field, value, 1, MAX_DIM)
     elems = batch * channels * h * w
     in_bytes, out_bytes = precision["input_bits"] / 8, precision["output_bits"] / 8
     return Layer(name=name, op=op, n=batch, k=channels, c=channels, p=h, q=w, groups=channels,

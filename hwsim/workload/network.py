@@ -1,4 +1,5 @@
-"""A network: layers as nodes of a networkx DiGraph, edges carrying tensors.
+"""A network: a DAG of layers, edges carrying tensors (``Network.graph`` gives it as
+a networkx DiGraph).
 
 Layers run one after another in a deterministic topological order (ties broken
 by insertion order), which is the order a single accelerator executes them in.
@@ -13,44 +14,125 @@ Shapes are checked along edges when the network is built:
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Iterator
-
-import networkx as nx
 
 from ..errors import WorkloadError
 from .layer import Layer
 
 
 class Network:
-    """A DAG of :class:`Layer` objects with a name."""
+    """A DAG of :class:`Layer` objects with a name.
+
+    The graph is kept as plain predecessor/successor dicts, which is all costing
+    needs; :attr:`graph` gives the same DAG as a networkx DiGraph, built on first
+    use, so that building and costing a network never imports networkx.
+    """
 
     def __init__(self, name: str, layers: Iterable[Layer], edges: Iterable[tuple[str, str]] = (),
                  check_shapes: bool = True):
+        if not isinstance(name, str) or not name:
+            raise WorkloadError(f"field 'network' = {name!r}: expected a non-empty network name")
         self.name = name
-        graph = nx.DiGraph()
-        for index, layer in enumerate(layers):
-            if layer.name in graph:
-                raise WorkloadError(f"network '{name}': field 'layer.name' = {layer.name!r}: duplicate layer name")
-            graph.add_node(layer.name, layer=layer, index=index)
-        for src, dst in edges:
-            for end in (src, dst):
-                if end not in graph:
-                    raise WorkloadError(f"network '{name}': field 'edge' = {(src, dst)!r}: no layer named {end!r}")
-            graph.add_edge(src, dst)
-        if not nx.is_directed_acyclic_graph(graph):
-            cycle = nx.find_cycle(graph)
-            raise WorkloadError(f"network '{name}': field 'edges' = {cycle!r}: the graph has a cycle")
-        self.graph = graph
-        order = nx.lexicographical_topological_sort(graph, key=lambda node: graph.nodes[node]["index"])
-        self._layers = tuple(graph.nodes[node]["layer"] for node in order)
+        self._by_name = self._index_layers(layers)
+        self._preds: dict[str, dict[str, None]] = {n: {} for n in self._by_name}   # ordered sets
+        self._succs: dict[str, dict[str, None]] = {n: {} for n in self._by_name}
+        for src, dst in self._check_edges(edges):
+            self._preds[dst][src] = None
+            self._succs[src][dst] = None
+        self._layers = tuple(self._by_name[n] for n in self._topological_order())
+        self._graph = None
         if check_shapes:
             self._check_shapes()
 
+    def _index_layers(self, layers) -> dict[str, Layer]:
+        """Layers by name, in the order given: every item a Layer, names unique, at least one."""
+        if isinstance(layers, Layer) or isinstance(layers, (str, bytes)) or not isinstance(layers, Iterable):
+            raise WorkloadError(f"network '{self.name}': field 'layers' = {type(layers).__name__}: expected a "
+                                "list of hwsim.Layer")
+        by_name: dict[str, Layer] = {}
+        for index, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise WorkloadError(f"network '{self.name}': field 'layers[{index}]' = {layer!r}: expected an "
+                                    "hwsim.Layer (build one with hwsim.workload.conv2d, matmul, pool2d, ...)")
+            if layer.name in by_name:
+                raise WorkloadError(f"network '{self.name}': field 'layer.name' = {layer.name!r}: duplicate layer name")
+            by_name[layer.name] = layer
+        if not by_name:
+            raise WorkloadError(f"network '{self.name}': field 'layers' = []: expected at least one layer")
+        return by_name
+
+    def _check_edges(self, edges) -> list[tuple[str, str]]:
+        """Edges as (producer, consumer) pairs of layer names of this network."""
+        checked = []
+        for edge in edges:
+            if not isinstance(edge, (tuple, list)) or len(edge) != 2:
+                raise WorkloadError(f"network '{self.name}': field 'edge' = {edge!r}: expected a pair "
+                                    "(producer name, consumer name)")
+            src, dst = edge
+            for end in (src, dst):
+                if not isinstance(end, str) or end not in self._by_name:
+                    raise WorkloadError(f"network '{self.name}': field 'edge' = {(src, dst)!r}: no layer named {end!r}")
+            checked.append((src, dst))
+        return checked
+
+    def _topological_order(self) -> list[str]:
+        """Kahn's algorithm, ties broken by insertion order (as networkx's
+        lexicographical_topological_sort keyed by index); a cycle is an error."""
+        index = {n: i for i, n in enumerate(self._by_name)}
+        missing = {n: len(p) for n, p in self._preds.items()}
+        ready = [(index[n], n) for n, count in missing.items() if count == 0]
+        heapq.heapify(ready)
+        order = []
+        while ready:
+            _, node = heapq.heappop(ready)
+            order.append(node)
+            for succ in self._succs[node]:
+                missing[succ] -= 1
+                if missing[succ] == 0:
+                    heapq.heappush(ready, (index[succ], succ))
+        if len(order) < len(index):
+            cycle = self._find_cycle({n for n, count in missing.items() if count > 0})
+            raise WorkloadError(f"network '{self.name}': field 'edges' = {cycle!r}: the graph has a cycle")
+        return order
+
+    def _find_cycle(self, stuck: set[str]) -> list[tuple[str, str]]:
+        """One cycle among the nodes Kahn's algorithm could not order, as edges.
+        Every such node has a predecessor among them, so walking predecessors
+        from any of them must come back to a node already seen."""
+        node = min(stuck, key=list(self._by_name).index)
+        path = [node]
+        while True:
+            node = next(p for p in self._preds[node] if p in stuck)
+            if node in path:
+                loop = path[path.index(node):] + [node]
+                loop.reverse()          # walked backwards along edges
+                return list(zip(loop, loop[1:]))
+            path.append(node)
+
     @classmethod
     def sequential(cls, name: str, layers: Iterable[Layer], check_shapes: bool = True) -> "Network":
-        layers = list(layers)
-        edges = [(a.name, b.name) for a, b in zip(layers, layers[1:])]
+        """A chain: each layer reads the output of the one before it."""
+        edges = []
+        if isinstance(layers, Iterable) and not isinstance(layers, (str, bytes)):
+            layers = list(layers)
+            edges = [(a.name, b.name) for a, b in zip(layers, layers[1:])
+                     if isinstance(a, Layer) and isinstance(b, Layer)]
         return cls(name, layers, edges, check_shapes=check_shapes)
+
+    @property
+    def graph(self):
+        """The network as a networkx DiGraph (nodes carry ``layer`` and ``index``),
+        built on first use."""
+        if self._graph is None:
+            import networkx as nx
+
+            graph = nx.DiGraph()
+            for index, (name, layer) in enumerate(self._by_name.items()):
+                graph.add_node(name, layer=layer, index=index)
+            graph.add_edges_from((src, dst) for dst, preds in self._preds.items() for src in preds)
+            self._graph = graph
+        return self._graph
 
     # -- views -----------------------------------------------------------------
     @property
@@ -66,12 +148,18 @@ class Network:
 
     def __getitem__(self, name: str) -> Layer:
         try:
-            return self.graph.nodes[name]["layer"]
-        except KeyError:
+            return self._by_name[name]
+        except (KeyError, TypeError):
             raise WorkloadError(f"network '{self.name}': no layer named {name!r}") from None
 
+    def __contains__(self, name) -> bool:
+        return isinstance(name, str) and name in self._by_name
+
     def predecessors(self, name: str) -> list[Layer]:
-        return [self.graph.nodes[p]["layer"] for p in self.graph.predecessors(name)]
+        """The producers of layer ``name``, in the order their edges were given."""
+        if name not in self:
+            raise WorkloadError(f"network '{self.name}': no layer named {name!r}")
+        return [self._by_name[p] for p in self._preds[name]]
 
     @property
     def macs(self) -> int:

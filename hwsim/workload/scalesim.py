@@ -7,8 +7,8 @@ and ``compute/operand_matrix.py``), kept so the same file gives the same layer s
   Filter Width, Channels, Num Filter, Strides,`` (one stride for both directions), or
   with two stride columns (``Stride height, Stride width``). Every row ends with a
   trailing comma; SCALE-Sim drops the last comma-separated field. This loader accepts
-  rows with or without it, surrounding whitespace and tabs, blank lines, and ``#``
-  comments; columns after the strides (e.g. sparsity fields of newer files) are ignored.
+  rows with or without it, surrounding whitespace and tabs, blank lines, ``#``
+  comments and a UTF-8 byte-order mark; columns after the strides (e.g. sparsity fields of newer files) are ignored.
 * **Output size**: SCALE-Sim never pads explicitly; it computes
   ``ofmap = ceil((ifmap - filter + stride) / stride)``, i.e. ``ceil((H - R) / stride) + 1``.
   When ``(H - R)`` is not a multiple of the stride, the last window runs past the input
@@ -40,7 +40,7 @@ import math
 from pathlib import Path
 
 from ..errors import WorkloadError
-from .csvfields import positive_int
+from .csvfields import positive_int, read_layer_file
 from .layer import Layer, conv2d, matmul
 from .network import Network
 
@@ -72,10 +72,7 @@ def load_scalesim_topology(path, bits: int = 8, name: str | None = None) -> Netw
     defaults to the file stem.
     """
     path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise WorkloadError(f"{path}: cannot read SCALE-Sim topology file: {exc.strerror}") from None
+    text = read_layer_file(path, "a SCALE-Sim topology file ('Layer name, IFMAP Height, ...' or 'Layer, M, N, K')")
     numbered = [(i + 1, _split(line)) for i, line in enumerate(text.splitlines())]
     numbered = [(i, f) for i, f in numbered if f]
     if not numbered:
@@ -124,8 +121,8 @@ def _conv_row(path, row_no, fields, bits, two_strides) -> Layer:
     groups = channels if "DP" in name else 1
     out_channels = filters * groups
     op = "depthwise_conv2d" if groups > 1 and filters == 1 else "conv2d"
-    layer = conv2d(name, channels, out_channels, in_size=(h, w), kernel=(r, s), stride=(sh, sw),
-                   padding=pad, groups=groups, bits=bits, op=op)
+    layer = _build(path, row_no, conv2d, name, channels, out_channels, in_size=(h, w), kernel=(r, s),
+                   stride=(sh, sw), padding=pad, groups=groups, bits=bits, op=op)
     assert (layer.p, layer.q) == (p, q), "implicit padding must reproduce SCALE-Sim's output size"
     return layer
 
@@ -136,4 +133,12 @@ def _gemm_row(path, row_no, fields, bits, two_strides) -> Layer:
     m, n, k = (positive_int(path, row_no, f, t) for f, t in zip(GEMM_FIELDS, fields[1:4]))
     if not fields[0]:
         raise WorkloadError(f"{path}: row {row_no}: field 'Layer' = '': expected a name")
-    return matmul(fields[0], m=m, n=n, k=k, bits=bits)
+    return _build(path, row_no, matmul, fields[0], m=m, n=n, k=k, bits=bits)
+
+
+def _build(path, row_no, constructor, *args, **kwargs) -> Layer:
+    """``constructor(*args, **kwargs)``, its WorkloadError prefixed with file and row."""
+    try:
+        return constructor(*args, **kwargs)
+    except WorkloadError as exc:
+        raise WorkloadError(f"{path}: row {row_no}: {exc}") from None

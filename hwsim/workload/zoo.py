@@ -24,6 +24,7 @@ every tensor, or ``{"input": .., "weight": .., "output": ..}`` per tensor);
 from __future__ import annotations
 
 import inspect
+import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -119,7 +120,7 @@ def _as_list(sources) -> list:
 
 
 def _check_positive(network: str, field: str, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:   # numpy ints too
         raise WorkloadError(f"network '{network}': field '{field}' = {value!r}: expected an integer >= 1")
 
 
@@ -383,7 +384,7 @@ def network_names() -> list[str]:
 def get_network(name: str, **kwargs) -> Network:
     """A zoo network by name, e.g. ``get_network("resnet50", batch=1)``; unknown names
     and unknown options raise :class:`~hwsim.errors.WorkloadError`."""
-    if name not in NETWORKS:
+    if not isinstance(name, str) or name not in NETWORKS:
         raise WorkloadError(f"field 'network' = {name!r}: unknown network; valid: {network_names()}")
     builder = NETWORKS[name]
     options = list(inspect.signature(builder).parameters)

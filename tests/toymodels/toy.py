@@ -1,46 +1,45 @@
 """A deliberately tiny dataflow model used to test evaluate()'s plumbing on its own.
 
 One MAC per PE per cycle, one on-chip buffer and DRAM; every operand is read
-from the buffer once per MAC and from DRAM once. It is also the smallest example
-of the model contract (hwsim/dataflow/base.py) and is loaded by dotted name
-(``dataflow: toymodels.toy``), as a model outside hwsim would be.
+from the buffer once per MAC and from DRAM once. It is also the smallest complete
+example of the model contract: a model reports its activity (levels, words of
+each tensor per level, compute cycles, datapath) and the shared cost stage
+(``hwsim/dataflow/stage.py``) prices it. It lives outside hwsim, so a template can
+name it only once it is registered: the tests call
+``hwsim.dataflow.registry.register_model("toy", "toymodels.toy")`` (or the
+``registered_model`` context manager), as a package would declare it in its
+``pyproject.toml`` under ``[project.entry-points."hwsim.dataflows"]``.
 """
 
-import numpy as np
-
-from hwsim.dataflow.base import CostArrays, bounded_latency
-from hwsim.dataflow.common import vector_compute_cycles
-from hwsim.hardware.memory import MemoryLevel
-from hwsim.hardware.params import CLOCK_HZ, TECHNOLOGY, Param
+from hwsim.dataflow.stage import Activity, Datapath, Unmappable, Words
+from hwsim.hardware.memory import MemoryLevel, dram_level
+from hwsim.hardware.params import CLOCK_HZ, TECHNOLOGY, Param, bandwidth
 from hwsim.units import ceil_div
 
 PARAMETERS = {
-    "pes": Param(int, "MAC units"),
-    "buf_bw_bytes_per_cycle": Param(float, "buffer bandwidth, bytes/cycle"),
-    "dram_bw_bytes_per_cycle": Param(float, "DRAM bandwidth, bytes/cycle"),
+    "pes": Param(int, "MAC units", maximum=2**20),
+    "buf_bw_bytes_per_cycle": bandwidth("buffer bandwidth, bytes/cycle"),
+    "dram_bw_bytes_per_cycle": bandwidth("DRAM bandwidth, bytes/cycle"),
     "clock_hz": CLOCK_HZ,
     "technology": TECHNOLOGY,
 }
 
+BUFFER_BYTES = 65536
 
-def cost(layers, configs):
-    tech = configs.technology
-    pes = configs["pes"]
-    bpe = layers.bytes_per_elem
-    compute = np.where(layers.is_mac, ceil_div(layers.macs, pes), vector_compute_cycles(layers, pes)).astype(float)
-    buf_acc = np.where(layers.is_mac, 3.0 * layers.macs, layers.read_bytes + layers.write_bytes) + 0 * pes
-    dram_bytes = layers.compulsory_bytes + 0.0 * pes
-    levels = (MemoryLevel("buf", np.full_like(pes, 65536.0, dtype=float), configs["buf_bw_bytes_per_cycle"]),
-              MemoryLevel("dram", np.inf, configs["dram_bw_bytes_per_cycle"]))
-    traffic = {"buf": buf_acc * bpe, "dram": dram_bytes}
-    latency, bound = bounded_latency(compute, traffic, levels)
-    work = np.where(layers.is_mac, layers.macs, layers.vector_ops)
-    return CostArrays(
-        levels=levels, compute_cycles=compute, latency_cycles=latency,
-        utilization=work / (pes * latency),
-        accesses={"buf": buf_acc, "dram": dram_bytes / bpe}, traffic_bytes=traffic,
-        energy_pj={"mac": layers.macs * tech.mac_pj(layers.bits) + 0 * pes,
-                   "buf": buf_acc * tech.sram_pj_per_access(65536, layers.bits),
-                   "dram": dram_bytes / bpe * tech.dram_pj_per_access(layers.bits)},
-        bound=bound, area_mm2=(pes * 0.01).ravel(), peak_macs_per_cycle=pes.ravel().astype(float),
-        clock_hz=configs["clock_hz"].ravel())
+
+def activity(layers, configs):
+    macs = layers.macs.astype(float)
+    weight_bytes = layers.weight_elems * layers.weight_bytes_per_elem
+    unmappable = Unmappable("toy")     # the toy keeps a layer's weights in its buffer
+    unmappable.add(layers.is_mac & (weight_bytes > BUFFER_BYTES), "weight_bytes", weight_bytes,
+                   f"the weights must fit the {BUFFER_BYTES}-byte buffer")
+    return Activity(
+        levels=(MemoryLevel("buf", BUFFER_BYTES, configs["buf_bw_bytes_per_cycle"]),
+                dram_level(configs["dram_bw_bytes_per_cycle"])),
+        accesses={"buf": Words(input=macs, weight=macs, output=macs),
+                  "dram": Words(layers.input_elems, layers.weight_elems, layers.output_elems)},
+        compute_cycles=ceil_div(layers.macs, configs["pes"]),
+        datapath=Datapath(pes=configs["pes"], mac_bits=32),
+        clock_hz=configs["clock_hz"],
+        unmappable=unmappable,
+    )
