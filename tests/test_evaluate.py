@@ -101,7 +101,7 @@ def test_total_unit_views(toy_template):
 
 def net_with_a_huge_layer():
     a = conv2d("a", 16, 16, in_size=(8, 8), kernel=3, padding=1)
-    huge = matmul("huge", m=4, n=512, k=512)          # 256 Ki weights: not in the toy's 64 KiB buffer
+    huge = matmul("huge", m=4, n=2**17, k=4)          # more output channels than the toy maps
     return hwsim.Network.sequential("n", [a, huge], check_shapes=False)
 
 
@@ -112,7 +112,7 @@ def test_unmappable_point_is_a_row_not_an_abort(toy_template):
     bad = frame[frame["layer"] == "huge"]
     assert not bad["feasible"].any() and np.isinf(bad["latency_cycles"]).all()
     assert bad["energy_pj"].isna().all() and (bad["bound"] == "infeasible").all()
-    assert bad["error"].str.contains("layer 'huge': field 'weight_bytes' = 262144").all()
+    assert bad["error"].str.contains("layer 'huge': field 'k' = 131072").all()
     good = frame[frame["layer"] == "a"]
     assert good["feasible"].all() and np.isfinite(good["energy_pj"]).all() and (good["error"] == "").all()
     totals = hwsim.evaluate_many(net_with_a_huge_layer(), [acc], per_layer=False).iloc[0]
@@ -121,7 +121,7 @@ def test_unmappable_point_is_a_row_not_an_abort(toy_template):
 
 
 def test_evaluate_of_one_config_raises(toy_template):
-    with pytest.raises(hwsim.MappingError, match="layer 'huge': field 'weight_bytes'"):
+    with pytest.raises(hwsim.MappingError, match="layer 'huge': field 'k'"):
         hwsim.evaluate(net_with_a_huge_layer(), hwsim.load_template(toy_template))
 
 

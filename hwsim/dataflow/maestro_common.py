@@ -28,8 +28,14 @@ and ``rs``. This module holds what they have in common:
   ``mac_energy x (18.61 x L2 accesses + 1.68 x L1 accesses)`` where the L2
   accesses are the reads and writes of input and filter and the *writes* of the
   output (its reads are not charged) and the L1 accesses are every tensor's reads
-  and writes; no MAC term. ``energy_pj`` is that with ``mac_energy_pj`` per
-  unit (default 904 pJ: MAESTRO's ``mac_energy = 0.904`` "nJ"); the extra column
+  and writes; no MAC term (in MAC units: the column
+  ``maestro_buffer_energy_mac_units``). ``energy_pj`` is that with
+  ``mac_energy_pj`` per unit (default 904 pJ: MAESTRO's ``mac_energy = 0.904``
+  "nJ"), each layer charged its own counts -- MAESTRO's CSV adds the *previous*
+  layer's L1 counts for a two-level (clustered) mapping (a variable assigned in
+  its top level's branch after the innermost level's branch has used it), which a
+  per-layer model cannot and should not reproduce; the validation applies that
+  shift to our counts and meets the CSV to its 6 digits. The extra column
   ``maestro_energy_mac_units`` is MAESTRO's other total (``OverallEnergy``, the
   formula of shared/reference/energy_tables.yaml: every L2 access x 18.61 +
   every L1 access x 1.68 + MACs), in units of one MAC.
@@ -43,8 +49,11 @@ and ``rs``. This module holds what they have in common:
   Size columns, the sizes its per-layer Area column is priced at).
 
 Units: MAESTRO counts data in *elements* of one width; here an element is a word
-of the layer's MAC precision (``LayerBatch.bits``). Access counts are words of
-each tensor; bytes (traffic, requirements) are at each tensor's own width.
+of the layer's MAC precision (``LayerBatch.bits``): the NoC bandwidth is in elements
+per cycle and MAESTRO's delays count MAC-precision words (``LayerBatch.mac_words``).
+Access counts are words of each tensor; traffic bytes are at each tensor's own
+width; buffer requirements are elements x the MAC-precision word (MAESTRO's "Bytes"
+are its elements; the same for 8-bit layers, as in its CSVs).
 """
 
 from __future__ import annotations

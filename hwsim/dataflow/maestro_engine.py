@@ -105,8 +105,8 @@ class AccessCounts:
     """What ``analyze`` returns; every value (C, L) floats.
 
     ``l1_read[t]`` ... ``l2_write[t]`` per tensor name, as MAESTRO's CSV prints
-    them; ``macs`` is MAESTRO's "Num MACs"; ``steps`` the number of iteration
-    steps of the cluster level (sum of the occurrences of all cases)."""
+    them; ``macs`` is MAESTRO's "Num MACs"; ``steps`` the level's iteration steps
+    (the occurrences of the cases it keeps)."""
 
     l1_read: Mapping[str, Any]
     l1_write: Mapping[str, Any]

@@ -64,23 +64,29 @@ EYERISS_SPAD_SPLIT = {"filter": 224, "ifmap": 12, "psum": 24}
 # Eyeriss moves ifmaps, filters and psums on separate, equally wide buses
 # (64 b each, JSSC'17 Sec. V): the filter fill gets one third of the NoC.
 FILTER_BUS_SHARE = 1.0 / 3.0
-# Candidate numbers of PE-set replicas on different filters (design choice: powers
-# of two up to 256; the rest of the replicas take channels, so t = 1 uses them all).
-FILTER_SETS = 2 ** np.arange(9)
+# Candidate splits of the replicas and blocks of filters per PE (design choice): t
+# replicas on different filters, t in 1, 2, 4, ... 256 (the rest take channels, so
+# t = 1 uses them all), each with the most filters per PE the spads allow; and t = 1
+# with 1/2, 1/4, 1/8 of them (a smaller block of filters in flight, for a GLB tile
+# that must fit).
+FILTER_SETS = np.concatenate([2 ** np.arange(9), [1, 1, 1]])
+FILTER_DIVISOR = np.concatenate([np.ones(9, dtype=np.int64), [2, 4, 8]])
 # Candidate GLB tiles: index 0 is the whole batch, index 1 + i one image's output
-# rows cut into 2**i strips (design choice: strips of down to 1/128 of the rows).
-TILE_SPLITS = np.concatenate([[1], 2 ** np.arange(8)])
+# rows cut into 2**i strips (design choice: strips of down to 1/32 of the rows).
+TILE_SPLITS = np.concatenate([[1], 2 ** np.arange(6)])
 _WHOLE = np.arange(TILE_SPLITS.size) == 0
 # Latencies within this relative difference are a tie (float rounding), decided by energy.
-TIE = 1e-12
+TIE = 1e-10
 
 # The config fields the mapping depends on, and those its candidates' traffic depends on.
 MAPPING_PARAMS = ("pes", "pe_rows", "l1_bytes", "filter_spad_words", "ifmap_spad_words", "psum_spad_words",
                   "l2_bytes", "noc_bw_bytes_per_cycle", "dram_bw_bytes_per_cycle", "word_bits")
 _GLB_PARAMS = MAPPING_PARAMS[:7]
 
-# Candidate axes: (config, layer) arrays get two trailing axes (filter sets, tile).
-_C = (Ellipsis, None, None)
+# Candidate axes: (config, layer) arrays get three trailing axes (PE block, filter
+# sets, GLB tile); a (config, layer, block) array gets two.
+_C = (Ellipsis, None, None, None)
+_B = (Ellipsis, None, None)
 
 
 # -- the row-stationary building blocks -----------------------------------------------
@@ -100,15 +106,23 @@ def spad_words(configs, layers: LayerBatch):
     return tuple(out)
 
 
-def pe_block(layers: LayerBatch, filter_w, ifmap_w, psum_w):
-    """Per-PE work of one pass: filter-row segment ``s`` (S cut into ``n_s``
-    segments when it exceeds the ifmap spad), ``q`` channels (``q*s`` ifmap
-    words in the sliding window), ``p`` filters (``p*q*s`` filter words, ``p``
-    psums)."""
-    s = np.minimum(layers.s, ifmap_w)
-    n_s = ceil_div(layers.s, np.maximum(s, 1))
-    q = np.maximum(np.minimum(layers.c, ifmap_w // np.maximum(s, 1)), 1)
-    p = np.maximum(np.minimum(np.minimum(layers.k, psum_w), filter_w // np.maximum(q * s, 1)), 1)
+def pe_block(layers: LayerBatch, filter_w, ifmap_w, psum_w, filters_first=False):
+    """Per-PE work of one pass: filter-row segment ``s`` (S cut into ``n_s`` equal
+    segments when it exceeds the ifmap spad), ``q`` channels (``q*s`` ifmap words in
+    the sliding window) and ``p`` filters (``p*q*s`` filter words, ``p`` psums).
+    Channels first (Eyeriss's mapper): as many channels as the ifmap spad holds,
+    then as many filters as fit; ``filters_first``: as many filters as the psum
+    spad holds, then channels -- fewer filter blocks (ifmap re-deliveries) for more
+    channel blocks (psum round trips)."""
+    n_s = ceil_div(layers.s, np.maximum(np.minimum(layers.s, ifmap_w), 1))
+    s = ceil_div(layers.s, n_s)
+    window = ifmap_w // np.maximum(s, 1)
+    if filters_first:
+        p = np.maximum(np.minimum(np.minimum(layers.k, psum_w), filter_w // np.maximum(s, 1)), 1)
+        q = np.maximum(np.minimum(np.minimum(layers.c, window), filter_w // np.maximum(p * s, 1)), 1)
+    else:
+        q = np.maximum(np.minimum(layers.c, window), 1)
+        p = np.maximum(np.minimum(np.minimum(layers.k, psum_w), filter_w // np.maximum(q * s, 1)), 1)
     return s, n_s, q, p
 
 
@@ -239,12 +253,19 @@ class _Candidates:
     glb_tiles: np.ndarray
 
 
+def _pe_blocks(layers: LayerBatch, c):
+    """(s, n_s, q, p) of both PE blocks (channels first, filters first) on a
+    trailing axis, and the array shape, as (V, L, B, 1, 1) arrays."""
+    spads = spad_words(c, layers)
+    blocks = [pe_block(layers, *spads, filters_first=first) for first in (False, True)]
+    s, n_s, q, p = (np.stack(np.broadcast_arrays(*(b[i] for b in blocks)), axis=-1)[_B] for i in range(4))
+    rows, cols = array_shape(c["pes"], c["pe_rows"], layers.r)
+    return s, n_s, q, p, np.asarray(rows)[_C], np.asarray(cols)[_C]
+
+
 def _candidates(layers: LayerBatch, c, technology) -> _Candidates:
     """Cycles, traffic and energy of every candidate on the configs ``c``."""
-    filter_w, ifmap_w, psum_w = spad_words(c, layers)
-    s, n_s, q, p = pe_block(layers, filter_w, ifmap_w, psum_w)
-    rows, cols = array_shape(c["pes"], c["pe_rows"], layers.r)
-    s, n_s, q, p, rows, cols = (np.asarray(a)[_C] for a in (s, n_s, q, p, rows, cols))
+    s, n_s, q, p_max, rows, cols = _pe_blocks(layers, c)
     n, g, k, ch, e, f = (getattr(layers, a)[_C] for a in ("n", "g", "k", "c", "p", "q"))
 
     # The tile: whole batch, or 1/2**i of one image's rows; the array maps it as an R x E_g set.
@@ -256,8 +277,9 @@ def _candidates(layers: LayerBatch, c, technology) -> _Candidates:
 
     # The replicas: t on filters, the rest on channels (depthwise: on groups).
     t = FILTER_SETS.reshape(-1, 1)
+    p = np.maximum(p_max // FILTER_DIVISOR.reshape(-1, 1), 1)
     rest = np.maximum(fold.sets // t, 1)
-    depthwise = (layers.c == 1)[_C]
+    depthwise = ((layers.c == 1) & (layers.g > 1))[_C]
     r_sets, gamma = np.where(depthwise, 1, rest), np.where(depthwise, rest, 1)
     kt, n_k = loop_time(k, p, t)
     ct, n_c = loop_time(ch, q, r_sets)
@@ -351,19 +373,24 @@ def _energy_pj(technology, l2_bytes, dram_bytes, glb_bytes, hop_bytes):
 
 
 def _select(layers: LayerBatch, c, cand: _Candidates, glb_of):
-    """Index (U, L) of the chosen candidate (flattened over the candidate axes):
-    the least bounded latency, then the least energy."""
-    noc = np.asarray(c["noc_bw_bytes_per_cycle"], dtype=float)[_C]
-    dram = np.asarray(c["dram_bw_bytes_per_cycle"], dtype=float)[_C]
-    passes = datapath_passes(layers, np.asarray(c["word_bits"]))[_C]
+    """Index (U, L) of the chosen candidate (flattened over the candidate axes): the
+    least bounded latency, then the least energy. Each candidate's latency terms are
+    scaled by ``1 + TIE * (its energy rank) / K`` on the distinct GLB configs, so one
+    argmin over the configs decides latency first and near-ties by energy."""
     shape = cand.feasible.shape
-    full = lambda a: np.broadcast_to(a, shape)[glb_of]
-    compute = full(cand.array_cycles) * passes + full(cand.fill_bytes) / (noc * FILTER_BUS_SHARE)
-    latency = np.maximum(np.maximum(compute, full(cand.glb_bytes) / noc), full(cand.dram_bytes) / dram)
-    latency = np.where(full(cand.feasible), latency, np.inf).reshape(latency.shape[:2] + (-1,))
-    fastest = latency.min(axis=-1, keepdims=True)
-    energy = full(cand.energy_pj).reshape(latency.shape)
-    return np.argmin(np.where(latency <= fastest * (1.0 + TIE), energy, np.inf), axis=-1)
+    flat = shape[:2] + (-1,)
+    k = int(np.prod(shape[2:]))
+    energy = np.broadcast_to(cand.energy_pj, shape).reshape(flat)
+    weight = 1.0 + TIE * np.argsort(np.argsort(energy, axis=-1), axis=-1) / k
+    scaled = lambda a: (np.broadcast_to(a, shape).reshape(flat) * weight)[glb_of]
+    feasible = np.where(cand.feasible, 1.0, np.inf)
+    noc = np.asarray(c["noc_bw_bytes_per_cycle"], dtype=float)[..., None]
+    dram = np.asarray(c["dram_bw_bytes_per_cycle"], dtype=float)[..., None]
+    passes = datapath_passes(layers, np.asarray(c["word_bits"]))[..., None]
+    latency = scaled(cand.array_cycles * feasible) * passes + scaled(cand.fill_bytes) * (1.0 / (noc * FILTER_BUS_SHARE))
+    np.maximum(latency, scaled(cand.glb_bytes) * (1.0 / noc), out=latency)
+    np.maximum(latency, scaled(cand.dram_bytes) * (1.0 / dram), out=latency)
+    return np.argmin(latency, axis=-1)
 
 
 def _picker(cand: _Candidates, glb_of, best):

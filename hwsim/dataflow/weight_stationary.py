@@ -282,12 +282,17 @@ def _choose_tile(p: Mapped, r: _Rates, tiles: L2Front, rows, available, shape) -
         several = np.count_nonzero(tiles.valid, axis=-1).reshape(-1)[base // count] > 1
         multi = np.flatnonzero(several)
         if multi.size:
-            flat = lambda a: np.broadcast_to(a, shape).reshape(-1)[multi]
+            at_row, at_col = np.divmod(multi, shape[1])
+            def point(a):   # a (C or 1, L or 1) array at the compared points
+                a = np.asarray(a)
+                a = a.reshape((1,) * (2 - a.ndim) + a.shape)
+                return a[at_row if a.shape[0] > 1 else 0, at_col if a.shape[1] > 1 else 0]
             at = base[multi, None] + np.arange(count)
             candidates = L2Front(*(a.reshape(-1)[at] for a in tiles))
-            index[multi] = _best(_keys(Mapped(*(flat(a) for a in p)), _Rates(*(flat(a) for a in r)), candidates,
-                                       flat(available)))
-    return L2Front(*(a.reshape(-1)[base + index].reshape(shape) for a in tiles))
+            index[multi] = _best(_keys(Mapped(*(point(a) for a in p)), _Rates(*(point(a) for a in r)), candidates,
+                                       point(available)))
+    chosen = base + index
+    return L2Front(*(a.reshape(-1)[chosen].reshape(shape) for a in tiles))
 
 
 # -- the model ---------------------------------------------------------------------------
@@ -350,7 +355,10 @@ def _mapping(layers: LayerBatch, configs: ConfigBatch, l1: L1Chunks, tiles: L2Fr
     folded[:, cols] = _best(Key(*(np.stack(np.broadcast_arrays(a, b), axis=-1) for a, b in keys))) == 1
 
     def put(a, b):
-        a = np.array(np.broadcast_to(a, shape))
+        """``a`` with ``b`` at the folded points of columns ``cols``."""
+        a = np.asarray(a)
+        if not (a.shape == shape and a.flags.writeable and a.base is None):   # our own (C, L) result
+            a = np.array(np.broadcast_to(a, shape))
         a[:, cols] = np.where(folded[:, cols], b, a[:, cols])
         return a
     return (Mapped(*(put(a, b) for a, b in zip(direct, image_map))),

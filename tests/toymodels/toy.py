@@ -17,7 +17,7 @@ from hwsim.hardware.params import CLOCK_HZ, TECHNOLOGY, Param, bandwidth
 from hwsim.units import ceil_div
 
 PARAMETERS = {
-    "pes": Param(int, "MAC units", maximum=2**20),
+    "pes": Param(int, "MAC units"),
     "buf_bw_bytes_per_cycle": bandwidth("buffer bandwidth, bytes/cycle"),
     "dram_bw_bytes_per_cycle": bandwidth("DRAM bandwidth, bytes/cycle"),
     "clock_hz": CLOCK_HZ,
@@ -25,14 +25,14 @@ PARAMETERS = {
 }
 
 BUFFER_BYTES = 65536
+MAX_OUTPUT_CHANNELS = 2**16
 
 
 def activity(layers, configs):
     macs = layers.macs.astype(float)
-    weight_bytes = layers.weight_elems * layers.weight_bytes_per_elem
-    unmappable = Unmappable("toy")     # the toy keeps a layer's weights in its buffer
-    unmappable.add(layers.is_mac & (weight_bytes > BUFFER_BYTES), "weight_bytes", weight_bytes,
-                   f"the weights must fit the {BUFFER_BYTES}-byte buffer")
+    unmappable = Unmappable("toy")     # the toy's output-channel counter has 16 bits
+    unmappable.add(layers.is_mac & (layers.g * layers.k > MAX_OUTPUT_CHANNELS), "k", layers.g * layers.k,
+                   f"the toy maps at most {MAX_OUTPUT_CHANNELS} output channels")
     return Activity(
         levels=(MemoryLevel("buf", BUFFER_BYTES, configs["buf_bw_bytes_per_cycle"]),
                 dram_level(configs["dram_bw_bytes_per_cycle"])),
