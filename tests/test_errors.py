@@ -8,12 +8,8 @@ model, so that these tests depend on no built-in model's state.
 
 from __future__ import annotations
 
-import ast
 import json
-import os
 import sys
-from importlib.metadata import EntryPoint
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -30,57 +26,13 @@ from hwsim.workload import Layer, Network, conv2d, load_maestro_layers, load_sca
 from hwsim.workload.layer import MAX_COUNT, MAX_DIM
 from hwsim.workload.loaders import load_network
 
-TOY_YAML = """\
-name: toy
-dataflow: {dataflow}
-summary: test-only model
-parameters:
-  pes: {pes}
-  buf_bw_bytes_per_cycle: 64
-  dram_bw_bytes_per_cycle: 8
-  clock_hz: 1.0e9
-  technology: accelergy_45nm
-"""
-MAESTRO_HEADER = "layer,type,stride,K,C,R,S,Y,X,N\n"
-SCALESIM_HEADER = "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n"
-BINARY = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
+from errorcases import BINARY, MAESTRO_HEADER, SCALESIM_HEADER, TOY_YAML, cli_error, raises, toy, toy_template
 
 
 @pytest.fixture(autouse=True)
 def toy_model():
     with registry.registered_model("toy", "toymodels.toy"):
         yield
-
-
-def toy_template(tmp_path, name="toy.yaml", pes="16", dataflow="toy", text=None) -> Path:
-    path = tmp_path / name
-    path.write_text(text if text is not None else TOY_YAML.format(pes=pes, dataflow=dataflow))
-    return path
-
-
-def toy(tmp_path):
-    return hwsim.load_template(toy_template(tmp_path))
-
-
-def cli_error(capsys, *argv) -> str:
-    """Run the command; it must fail with status 2 and exactly one 'hwsim: error:' line."""
-    code = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    assert code == 2, (out, err)
-    assert len(err.strip().splitlines()) == 1 and err.startswith("hwsim: error: "), err
-    assert "Traceback" not in err
-    return err
-
-
-def raises(error, build, *words):
-    """``build()`` raises ``error`` whose one-line message contains every word."""
-    with pytest.raises(error) as info:
-        build()
-    message = str(info.value)
-    assert "\n" not in message, message
-    for word in words:
-        assert word in message, (word, message)
-    return message
 
 
 # -- 1. command-line inputs that printed tracebacks ------------------------------------------
@@ -394,78 +346,6 @@ def test_booleans_are_not_numbers(tmp_path):
     acc = toy(tmp_path)
     for value in (True, np.bool_(True)):
         raises(TemplateError, lambda: acc.with_params(pes=value), "field 'pes' = True", "not a boolean")
-
-
-# -- 7. model registry -----------------------------------------------------------------------
-
-def test_template_may_name_only_registered_models(tmp_path):
-    path = toy_template(tmp_path, dataflow="toymodels.toy")     # a module path is no model name
-    raises(TemplateError, lambda: hwsim.load_template(path), "field 'dataflow' = 'toymodels.toy'",
-           "unknown dataflow model")
-    with registry.registered_model("toy_alias", "toymodels.toy"):
-        assert "toy_alias" in registry.model_names()
-        assert hwsim.load_template(toy_template(tmp_path, dataflow="toy_alias")).dataflow == "toy_alias"
-    assert "toy_alias" not in registry.model_names()
-
-
-def test_entry_point_models(tmp_path, monkeypatch):
-    points = {"ep_toy": EntryPoint("ep_toy", "toymodels.toy", registry.ENTRY_POINT_GROUP),
-              "ep_missing": EntryPoint("ep_missing", "no_such_package.flow", registry.ENTRY_POINT_GROUP)}
-    monkeypatch.setattr(registry, "_entry_point_models", lambda: points)
-    assert {"ep_toy", "ep_missing"} <= set(registry.model_names())
-    assert hwsim.load_template(toy_template(tmp_path, dataflow="ep_toy"))["pes"] == 16
-    raises(TemplateError, lambda: hwsim.load_template(toy_template(tmp_path, dataflow="ep_missing")),
-           "field 'dataflow' = 'ep_missing'", "entry point ep_missing = 'no_such_package.flow'",
-           "failed to import (ModuleNotFoundError")
-
-
-def test_registered_module_must_follow_the_contract(tmp_path):
-    with registry.registered_model("not_a_model", "json"):
-        raises(TemplateError, lambda: hwsim.load_template(toy_template(tmp_path, dataflow="not_a_model")),
-               "field 'dataflow' = 'not_a_model'", "module json declares no PARAMETERS")
-    raises(TemplateError, lambda: registry.register_model("systolic", "toymodels.toy"), "'systolic'", "built-in")
-
-
-def test_builtin_models_are_named_not_imported_by_path():
-    assert set(registry.BUILTIN_MODELS) >= {"weight_stationary", "output_stationary", "row_stationary",
-                                            "systolic", "roofline", "maestro_kcp", "maestro_rs"}
-    assert all(path == f"hwsim.dataflow.{name}" for name, path in registry.BUILTIN_MODELS.items())
-
-
-def test_floor_1_never_looks_up_floor_2():
-    """hwsim.hardware imports nothing of hwsim.dataflow at module level and imports no
-    module by a computed name (load_template's compatibility wrapper defers inside)."""
-    for path in (Path(hwsim.__file__).parent / "hardware").glob("*.py"):
-        tree = ast.parse(path.read_text())
-        for node in tree.body:
-            if isinstance(node, (ast.Import, ast.ImportFrom)):
-                names = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
-                assert not any("dataflow" in n or n == "importlib" for n in names), (path.name, names)
-        assert "import_module" not in path.read_text(), path.name
-
-
-def test_accelerator_validates_without_lookup(tmp_path):
-    acc = toy(tmp_path)
-    assert set(acc.declared) == set(acc.params)
-    with registry.registered_model("toy", "json"):          # even if the name now meant something else
-        assert acc.with_params(pes=32)["pes"] == 32
-    raises(TemplateError, lambda: acc.with_params(pez=4), "field 'pez' = 4", "unknown parameter", "valid:")
-
-
-# -- 8. template cache -----------------------------------------------------------------------
-
-def test_template_parsed_once_and_reread_when_changed(tmp_path, monkeypatch):
-    path = toy_template(tmp_path)
-    reads = []
-    original = registry.read_template_file
-    monkeypatch.setattr(registry, "read_template_file", lambda p: reads.append(p) or original(p))
-    first = hwsim.load_template(path)
-    assert hwsim.load_template(path) is first and hwsim.load_template(str(path), pes=32)["pes"] == 32
-    assert len(reads) == 1
-    path.write_text(TOY_YAML.format(pes=64, dataflow="toy"))
-    stat = path.stat()
-    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
-    assert hwsim.load_template(path)["pes"] == 64 and len(reads) == 2
 
 
 def test_every_error_is_an_hwsim_error():

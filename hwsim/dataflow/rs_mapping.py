@@ -71,6 +71,9 @@ FILTER_BUS_SHARE = 1.0 / 3.0
 # that must fit).
 FILTER_SETS = np.concatenate([2 ** np.arange(9), [1, 1, 1]])
 FILTER_DIVISOR = np.concatenate([np.ones(9, dtype=np.int64), [2, 4, 8]])
+# Candidate PE blocks (design choice): as many channels per PE as the ifmap spad
+# holds, or half as many (and more filters).
+CHANNEL_DIVISORS = (1, 2)
 # Candidate GLB tiles: index 0 is the whole batch, index 1 + i one image's output
 # rows cut into 2**i strips (design choice: strips of down to 1/32 of the rows).
 TILE_SPLITS = np.concatenate([[1], 2 ** np.arange(6)])
@@ -106,23 +109,19 @@ def spad_words(configs, layers: LayerBatch):
     return tuple(out)
 
 
-def pe_block(layers: LayerBatch, filter_w, ifmap_w, psum_w, filters_first=False):
+def pe_block(layers: LayerBatch, filter_w, ifmap_w, psum_w, channel_divisor=1):
     """Per-PE work of one pass: filter-row segment ``s`` (S cut into ``n_s`` equal
     segments when it exceeds the ifmap spad), ``q`` channels (``q*s`` ifmap words in
-    the sliding window) and ``p`` filters (``p*q*s`` filter words, ``p`` psums).
-    Channels first (Eyeriss's mapper): as many channels as the ifmap spad holds,
-    then as many filters as fit; ``filters_first``: as many filters as the psum
-    spad holds, then channels -- fewer filter blocks (ifmap re-deliveries) for more
-    channel blocks (psum round trips)."""
+    the sliding window) and ``p`` filters (``p*q*s`` filter words, ``p`` psums):
+    as many channels as the ifmap spad holds (Eyeriss's mapper), or 1 /
+    ``channel_divisor`` of them, then as many filters as fit -- fewer channels per
+    PE, more filters: fewer filter blocks (ifmap re-deliveries), more channel blocks
+    (psum round trips)."""
     n_s = ceil_div(layers.s, np.maximum(np.minimum(layers.s, ifmap_w), 1))
     s = ceil_div(layers.s, n_s)
-    window = ifmap_w // np.maximum(s, 1)
-    if filters_first:
-        p = np.maximum(np.minimum(np.minimum(layers.k, psum_w), filter_w // np.maximum(s, 1)), 1)
-        q = np.maximum(np.minimum(np.minimum(layers.c, window), filter_w // np.maximum(p * s, 1)), 1)
-    else:
-        q = np.maximum(np.minimum(layers.c, window), 1)
-        p = np.maximum(np.minimum(np.minimum(layers.k, psum_w), filter_w // np.maximum(q * s, 1)), 1)
+    window = np.minimum(ifmap_w, filter_w) // np.maximum(s, 1)      # a filter row per channel must fit too
+    q = np.maximum(np.minimum(layers.c, window) // channel_divisor, 1)
+    p = np.maximum(np.minimum(np.minimum(layers.k, psum_w), filter_w // np.maximum(q * s, 1)), 1)
     return s, n_s, q, p
 
 
@@ -254,10 +253,10 @@ class _Candidates:
 
 
 def _pe_blocks(layers: LayerBatch, c):
-    """(s, n_s, q, p) of both PE blocks (channels first, filters first) on a
-    trailing axis, and the array shape, as (V, L, B, 1, 1) arrays."""
+    """(s, n_s, q, p) of the PE blocks (``CHANNEL_DIVISORS``) on a trailing axis,
+    and the array shape, as (V, L, B, 1, 1) arrays."""
     spads = spad_words(c, layers)
-    blocks = [pe_block(layers, *spads, filters_first=first) for first in (False, True)]
+    blocks = [pe_block(layers, *spads, channel_divisor=d) for d in CHANNEL_DIVISORS]
     s, n_s, q, p = (np.stack(np.broadcast_arrays(*(b[i] for b in blocks)), axis=-1)[_B] for i in range(4))
     rows, cols = array_shape(c["pes"], c["pe_rows"], layers.r)
     return s, n_s, q, p, np.asarray(rows)[_C], np.asarray(cols)[_C]

@@ -39,7 +39,7 @@ clusters, ``Cluster(64, P)``, ``SpatialMap C`` inside a cluster):
   new input every pixel), so it is taken per (config, layer) only when its
   bounded latency is lower (then its energy proxy).
 
-**Buffers** (``ws_tiling.py``): a PE's L1 holds a double-buffered chunk of its
+**Spatial mapping** code is in ``ws_spatial.py``. **Buffers** (``ws_tiling.py``): a PE's L1 holds a double-buffered chunk of its
 filter window and the matching inputs plus an accumulator; L2 holds a tile of
 images x output rows x output columns x channels x filters, chosen per (config,
 layer) from the Pareto front of ``ws_tiling.l2_front`` by bounded latency (max
@@ -82,6 +82,7 @@ from ..hardware.params import AREA_MODEL, CLOCK_HZ, TECHNOLOGY, Param, bandwidth
 from . import stage
 from .base import ConfigBatch, LayerBatch
 from .stage import Activity, Datapath, Unmappable, Words
+from .ws_spatial import Mapped, direct_mapping, image_input_mapping, mapped_costs, spatial_unrolling
 from .ws_tiling import CHANNEL_SPLITS, L1Chunks, L2Front, l1_chunking, l2_front
 
 __all__ = ["PARAMETERS", "activity", "spatial_unrolling"]
@@ -107,105 +108,6 @@ PARAMETERS = {
     "technology": TECHNOLOGY,
     "area_model": AREA_MODEL,
 }
-
-
-# -- spatial mapping ---------------------------------------------------------------
-
-def spatial_unrolling(layers: LayerBatch, pes, cluster_size):
-    """How K and C are unrolled: ``(k_units, c_lanes)``, each ``(C, L)``.
-
-    With a reduction (``c > 1``) there are ``pes // cu`` clusters of
-    ``cu = min(cluster_size, pes)`` lanes; without one (depthwise) every PE is a
-    unit of its own. Both are non-decreasing in ``pes``.
-    """
-    cu = np.minimum(cluster_size, pes)
-    reduce = layers.c > 1
-    return np.where(reduce, pes // cu, pes), np.where(reduce, cu, 1)
-
-
-class Mapping(NamedTuple):
-    """One way of putting MAC layers on the array; each field broadcasts to (C, L)."""
-    k_units: np.ndarray       # filters in parallel: clusters, or PEs if depthwise
-    c_lanes: np.ndarray       # reduction lanes of one cluster (1 if depthwise)
-    reduction: np.ndarray     # length of the reduction the lanes split: c, or c*R*S folded
-    window: np.ndarray        # taps per PE per output pixel: R*S, or 1 folded
-    chunks: np.ndarray        # L1 residencies per window
-    step_cycles: np.ndarray   # cycles per output pixel and (k, c) block, one datapath pass
-    new_per_slide: np.ndarray  # new inputs per PE per slide along Q (over all chunks)
-    tree: np.ndarray          # True where the adder tree reduces
-    available: np.ndarray     # False where this mapping does not apply
-
-
-def _direct(layers: LayerBatch, configs: ConfigBatch, l1: L1Chunks) -> Mapping:
-    """The KC-P mapping: R x S window in each PE, C over a cluster's lanes."""
-    k_units, c_lanes = spatial_unrolling(layers, configs["pes"], configs["cluster_size"])
-    return Mapping(k_units, c_lanes, layers.c, layers.r * layers.s, l1.chunks, l1.step_cycles, l1.new_per_slide,
-                   layers.c > 1, np.ones_like(layers.c, dtype=bool))
-
-
-def _image_input(layers: LayerBatch, configs: ConfigBatch) -> Mapping:
-    """Image-input mode: the window folded into the C-unroll (see the module docstring)."""
-    cu = np.minimum(configs["cluster_size"], configs["pes"])
-    one = np.ones_like(layers.c)
-    window = layers.r * layers.s
-    return Mapping(configs["pes"] // cu, cu, layers.c * window, one, one, one, one, one > 0,
-                   (layers.c < cu) & (window > 1))
-
-
-# -- what a mapping costs with an L2 tile -------------------------------------------------
-
-class Mapped(NamedTuple):
-    """What one mapping costs apart from its L2 tile, each (C, L) floats."""
-    compute: np.ndarray        # cycles of one datapath pass
-    busy: np.ndarray           # compute x datapath passes
-    prologue: np.ndarray       # first weights and inputs over the NoC, at most one block's compute
-    drain: np.ndarray          # adder-tree depth + 1
-    l1_bound: np.ndarray       # operand reads / L1 bandwidth, cycles
-    fanout: np.ndarray         # clusters an input is multicast to
-    input_fills: np.ndarray    # input words into the L1s with one column tile per row ...
-    input_restart: np.ndarray  # ... and the extra words per additional column tile
-    psum_writes: np.ndarray    # partial sums and outputs into L2 (collection network)
-    psum_reads: np.ndarray     # partial sums read back (distribution network)
-    active_pes: np.ndarray     # average busy PEs over the compute
-    peak_active_pes: np.ndarray
-
-
-def _mapped(layers: LayerBatch, configs: ConfigBatch, m: Mapping) -> Mapped:
-    """The tile-independent costs of mapping ``m`` (see the module docstring).
-
-    The array works through ``k_steps x c_steps`` blocks of (filter, reduction
-    lane) pairs; in each, the N*P*Q output pixels stream past the stationary
-    weights at ``step_cycles`` each. Per (PE, output row) a PE loads the first
-    window of each column tile, then ``new_per_slide`` inputs per slide; an input
-    crosses the NoC once per ``fanout`` L1 fills. Partial sums go back to L2 once
-    per reduction block and L1 chunk, and are read back for every accumulation
-    but the first."""
-    f = lambda a: np.asarray(a, dtype=float)
-    macs, gk, q = f(layers.macs), f(layers.g * layers.k), f(layers.q)
-    bi, bw = f(layers.input_bytes_per_elem), f(layers.weight_bytes_per_elem)
-    k_units, c_lanes, red, window = f(m.k_units), f(m.c_lanes), f(m.reduction), f(m.window)
-    pixels = f(layers.n * layers.p * layers.q)
-    k_steps, c_steps = np.ceil(gk / k_units), np.ceil(red / c_lanes)
-    block_cycles = pixels * f(m.step_cycles)
-    compute = k_steps * c_steps * block_cycles
-    passes = stage.datapath_passes(layers, configs["mac_bits"])
-    active = np.minimum(gk, k_units) * np.minimum(red, c_lanes)
-    first_bytes = active * bw + np.minimum(red, c_lanes) * bi
-    pe_rows = macs / (window * q)
-    new = f(m.new_per_slide)
-    outputs = f(layers.output_elems)
-    psum_writes = outputs * c_steps * f(m.chunks)
-    noc_bw = f(configs["noc_bw_bytes_per_cycle"])
-    cu = f(np.minimum(configs["cluster_size"], configs["pes"]))
-    return Mapped(
-        compute=compute, busy=compute * passes,
-        prologue=np.minimum(np.ceil(first_bytes / noc_bw), block_cycles * passes),
-        drain=np.where(m.tree, np.ceil(np.log2(cu)), 0.0) + 1.0,
-        l1_bound=macs / (f(configs["pes"]) * f(configs["vector_width"])),
-        fanout=np.minimum(f(layers.k), k_units),
-        input_fills=pe_rows * (window + (q - 1.0) * new), input_restart=pe_rows * (window - new),
-        psum_writes=psum_writes, psum_reads=psum_writes - outputs,
-        active_pes=macs / (window * pixels * k_steps * c_steps), peak_active_pes=active)
 
 
 def _noc_words(weight_elems, p: Mapped, pixel_tiles, col_tiles) -> tuple[Words, Words]:
@@ -337,16 +239,16 @@ def _mapping(layers: LayerBatch, configs: ConfigBatch, l1: L1Chunks, tiles: L2Fr
     or the image-input fold where it is available and better (evaluated only on
     the layers where it is available). Returns ``(mapped, tile, folded)``, each (C, L)."""
     shape = (configs.size, len(layers))
-    direct = _mapped(layers, configs, _direct(layers, configs, l1))
+    direct = mapped_costs(layers, configs, direct_mapping(layers, configs, l1))
     tile = _choose_tile(direct, _rates(layers, configs), tiles, rows, True, shape)
     folded = np.zeros(shape, dtype=bool)
-    cols = np.flatnonzero(np.any(layers.is_mac & _image_input(layers, configs).available, axis=0))
+    cols = np.flatnonzero(np.any(layers.is_mac & image_input_mapping(layers, configs).available, axis=0))
     if len(cols) == 0:
         return direct, tile, folded
     sub = _columns(layers, cols)
     rates = _rates(sub, configs)
-    image = _image_input(sub, configs)
-    image_map = _mapped(sub, configs, image)
+    image = image_input_mapping(sub, configs)
+    image_map = mapped_costs(sub, configs, image)
     image_tile = _choose_tile(image_map, rates, L2Front(*(a[:, cols] for a in tiles)), rows, image.available,
                               (configs.size, len(cols)))
     at_cols = lambda nt: type(nt)(*(np.broadcast_to(a, shape)[:, cols] for a in nt))
