@@ -90,17 +90,15 @@ def test_4_bit_weights_move_fewer_dram_bytes(name, overrides):
     assert (narrow["energy_mac_pj"] == base["energy_mac_pj"]).all()          # MACs stay 8 x 8 bits
 
 
-# Halving the weight width never increases any level's traffic or energy, nor latency,
-# on these templates, over every MAC layer of ResNet-50 and MobileNetV2. It does not hold
-# in general for:
-# * dla: a smaller weight lets L1 hold a longer filter chunk, and the input fills per
-#   output row are not monotone in the chunk length (ceil effects of the sliding window);
-#   DRAM traffic (the L2 tiling) still never increases.
-# * rs: the mapping policy takes the fastest mapping; a filter spad holding more 4-bit
-#   filters puts more filters in flight, which can need more psum space than half the GLB
-#   and reload filters or spill psums to DRAM (e.g. VGG-16 conv4_2: 0.7 % fewer cycles,
-#   8x the DRAM bytes). The same happens with larger spads at any width.
-MONOTONE = [c for c in CONFIGS if c[0] not in ("dla", "rs")]
+# Halving the weight width never increases latency on any template, over every MAC layer
+# of ResNet-50 and MobileNetV2: the smaller weights fit at least as well everywhere. Nor,
+# on the templates in MONOTONE, any level's traffic or energy. It does not hold for them on
+# the models that choose their mapping by bounded latency first (dla; rs and eyeriss): a
+# narrower weight can make a slightly faster tile or mapping feasible that moves more of
+# some tensor (e.g. rs: more filters in flight need more psum space in the GLB); their
+# DRAM floor and MAC energy are tested below instead.
+LATENCY_FIRST = ("dla", "rs", "eyeriss")
+MONOTONE = [c for c in CONFIGS if c[0] not in LATENCY_FIRST]
 
 
 @pytest.fixture(scope="module")
@@ -114,12 +112,27 @@ def zoo_layers():
     return out
 
 
+def _at_widths(zoo_layers, wide, weight_bits):
+    return [replace(l, input_bits=wide[0], weight_bits=weight_bits, output_bits=wide[2]) for l in zoo_layers]
+
+
+WIDTHS = (((8, 8, 8), 4), ((16, 16, 16), 8), ((16, 16, 32), 8))
+
+
+@pytest.mark.parametrize("name,overrides", CONFIGS, ids=IDS)
+def test_halving_weight_width_never_increases_latency(name, overrides, zoo_layers):
+    for wide, narrow_bits in WIDTHS:
+        base = frame(_at_widths(zoo_layers, wide, wide[1]), name, overrides)
+        narrow = frame(_at_widths(zoo_layers, wide, narrow_bits), name, overrides)
+        assert (narrow["latency_cycles"] <= base["latency_cycles"] * (1 + 1e-12)).all(), wide
+
+
 @pytest.mark.parametrize("name,overrides", MONOTONE, ids=[IDS[CONFIGS.index(c)] for c in MONOTONE])
 def test_halving_weight_width_never_increases_costs(name, overrides, zoo_layers):
-    for wide, narrow_bits in (((8, 8, 8), 4), ((16, 16, 16), 8), ((16, 16, 32), 8)):
-        at = lambda w: [replace(l, input_bits=wide[0], weight_bits=w, output_bits=wide[2]) for l in zoo_layers]
-        base, narrow = frame(at(wide[1]), name, overrides), frame(at(narrow_bits), name, overrides)
-        for column in cost_columns(base) + ["latency_cycles"]:
+    for wide, narrow_bits in WIDTHS:
+        base = frame(_at_widths(zoo_layers, wide, wide[1]), name, overrides)
+        narrow = frame(_at_widths(zoo_layers, wide, narrow_bits), name, overrides)
+        for column in cost_columns(base):
             assert (narrow[column] <= base[column] * (1 + 1e-12)).all(), (wide, column)
 
 

@@ -13,17 +13,18 @@ The mechanism (Chen, Emer, Sze, ISCA 2016; Chen et al., JSSC 52(1) 2017):
   into spare rows before they run in turn; a smaller set is replicated.
 * **Processing pass.** Each PE holds ``p`` filters x ``q`` channels of one filter
   row: ``q*S <= ifmap_spad_words``, ``p*q*S <= filter_spad_words``,
-  ``p <= psum_spad_words``. Replicas take different filters (``t`` of them) and
-  the rest different channels (depthwise: different groups).
+  ``p <= psum_spad_words`` (powers of two). Replicas take different filters (``t``
+  of them) and the rest different channels (depthwise: different groups).
 * **GLB tiling.** The global buffer holds a tile -- the psums of the filters in
   flight for a strip of output rows (Eyeriss tiles the ifmap into row strips) --
   and, when they fit, the strip's ifmap rows and the layer's filters, so the
   ifmap and the filters are read from DRAM once, or once per filter block / tile.
-* **The mapping choice** (``rs_mapping``): over a grid of candidates (filter sets
-  x GLB tiles) that does not depend on the PE count or buffer sizes, the least
-  bounded latency -- max(compute, GLB<->array bytes / NoC bandwidth, DRAM bytes
-  / DRAM bandwidth) -- then the least energy. A candidate may leave PEs idle, so
-  more PEs, a bigger GLB or more bandwidth never make a layer slower.
+* **The mapping choice** (``rs_mapping``): over a grid of candidates (filters per
+  PE x filter sets x GLB tiles) that does not depend on the PE count, the buffer
+  sizes or the bandwidths, the least bounded latency -- max(compute, GLB<->array
+  bytes / NoC bandwidth, DRAM bytes / DRAM bandwidth) -- then the least energy. A
+  candidate may leave PEs idle, so more PEs, a bigger buffer or more bandwidth
+  never make a layer slower.
 * **PE time.** One MAC per PE per cycle; in each pass a PE also adds the psum row
   coming from the PE below (one adder cycle per psum), and before each filter
   block the filter scratchpads are filled over the filter bus (one third of the
