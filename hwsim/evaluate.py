@@ -116,8 +116,6 @@ def evaluate_many(workload: Network | Layer, accelerators: Iterable[Accelerator]
     (``latency_cycles``, ``latency_s``, ``energy_pj`` and its split, ``area_mm2``,
     ``macs``, ``utilization``, ``feasible``, ``error``).
     """
-    import pandas as pd
-
     network = as_network(workload)
     accelerators = [check_accelerator(a, "evaluate_many") for a in accelerators]
     if not accelerators:

@@ -1,4 +1,4 @@
-"""Unit tests of the row-stationary model (hwsim/dataflow/row_stationary.py, rs_mapping.py).
+"""Unit tests of the row-stationary model (hwsim/dataflow/row_stationary.py, rs_mapping.py, rs_blocks.py).
 
 Trends across parameters (PEs, buffers, bandwidths) are in tests/test_rs_trends.py; the
 Eyeriss silicon targets in tests/validation/test_eyeriss.py.
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import hwsim
-from hwsim.dataflow import row_stationary, rs_mapping, stage
+from hwsim.dataflow import row_stationary, rs_blocks, stage
 from hwsim.dataflow.base import LayerBatch
 from hwsim.errors import MappingError, TemplateError
 from hwsim.evaluate import _group_configs
@@ -41,33 +41,33 @@ def activity(template, layers, **params):
 
 def test_fold_and_replicate_reproduces_eyeriss_sets():
     # JSSC 2017: CONV1 11x55 -> 11x14 strips, CONV2 5x27 -> 14 + 13 stacked, CONV3 3x13 x 4 sets.
-    fold = rs_mapping.fold_and_replicate(np.array([11, 5, 3]), np.array([55, 27, 13]), 12, 14)
+    fold = rs_blocks.fold_and_replicate(np.array([11, 5, 3]), np.array([55, 27, 13]), 12, 14)
     assert fold.active.tolist() == [154, 135, 156]
     assert fold.fold_w.tolist() == [4, 1, 1] and fold.sets.tolist() == [1, 1, 4] and fold.fold_h.tolist() == [1, 1, 1]
     assert fold.sets_v.tolist() == [1, 1, 4]                      # CONV3's four sets stacked in the 12 rows
 
 
 def test_fold_height_when_filter_taller_than_array():
-    fold = rs_mapping.fold_and_replicate(np.array([11]), np.array([5]), 4, 8)
+    fold = rs_blocks.fold_and_replicate(np.array([11]), np.array([5]), 4, 8)
     assert fold.fold_h.tolist() == [3] and fold.active.tolist() == [4 * 5]
 
 
 def test_loop_time_counts_the_short_last_pass():
-    steps, passes = rs_mapping.loop_time(np.array([96]), np.array([20]), np.array([1]))
+    steps, passes = rs_blocks.loop_time(np.array([96]), np.array([20]), np.array([1]))
     assert passes.tolist() == [5] and steps.tolist() == [96]
-    steps, passes = rs_mapping.loop_time(np.array([10]), np.array([4]), np.array([2]))
+    steps, passes = rs_blocks.loop_time(np.array([10]), np.array([4]), np.array([2]))
     assert passes.tolist() == [2] and steps.tolist() == [4 + 1]
 
 
 def test_loop_time_never_grows_with_sets():
     extent, per_pe, sets = np.arange(1, 300)[:, None, None], np.arange(1, 30)[None, :, None], np.arange(1, 200)
-    steps, passes = rs_mapping.loop_time(extent, per_pe, sets)
+    steps, passes = rs_blocks.loop_time(extent, per_pe, sets)
     assert (np.diff(steps, axis=2) <= 0).all() and (np.diff(passes, axis=2) <= 0).all()
 
 
 def test_filter_rows_wider_than_the_ifmap_spad_are_cut_into_equal_segments():
     batch = LayerBatch.from_layers([conv2d("s11", 3, 8, 32, 11)])
-    s, n_s, q, p = rs_mapping.pe_block(batch, np.array([[224]]), np.array([[5]]), np.array([[24]]))
+    s, n_s, q, p = rs_blocks.pe_block(batch, np.array([[224]]), np.array([[5]]), np.array([[24]]))
     assert (n_s.item(), s.item()) == (3, 4)                       # 11 taps: 4 + 4 + 3, not 5 + 5 + 1
     assert q.item() == 1 and p.item() == 8                        # 5 ifmap words: one channel; all K = 8 filters
 

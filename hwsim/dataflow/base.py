@@ -22,7 +22,7 @@ bit, when the three widths are equal.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -103,6 +103,16 @@ class LayerBatch:
 
     def __len__(self) -> int:
         return len(self.names)
+
+    def take(self, index) -> "LayerBatch":
+        """The layers at positions ``index`` (a sequence of ints) as a LayerBatch of their own:
+        how a model costs a mode that applies to a few layers only on those layers."""
+        index = list(index)
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = tuple(value[i] for i in index) if isinstance(value, tuple) else value[:, index]
+        return LayerBatch(**out)
 
     @property
     def work(self) -> np.ndarray:

@@ -71,7 +71,8 @@ from ..hardware.memory import MemoryLevel, dram_level
 from ..hardware.params import AREA_MODEL, CLOCK_HZ, TECHNOLOGY, Param
 from . import stage
 from .base import ConfigBatch, LayerBatch
-from .rs_mapping import choose_mapping, spad_words
+from .rs_blocks import spad_words
+from .rs_mapping import choose_mapping
 
 MAX_PES = 2**20          # keeps PE, replica and word counts exact in int64/float64
 MAX_BYTES = 2**40        # buffer sizes (common rule for byte sizes)

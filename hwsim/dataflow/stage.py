@@ -127,14 +127,14 @@ class Unmappable:
 
     def message(self, layers: LayerBatch, row: int, col: int) -> str:
         """The reason point (row, col) is infeasible (the first check that flags it)."""
-        for mask, field, values, detail in self.checks:
+        for mask, name, values, detail in self.checks:
             if _at(mask, row, col):
                 value = _at(values, row, col)
                 value = value.item() if hasattr(value, "item") else value
                 if isinstance(value, float) and value.is_integer():
                     value = int(value)
                 text = detail(row, col) if callable(detail) else detail
-                return f"model '{self.model}': layer '{layers.names[col]}': field '{field}' = {value!r}: {text}"
+                return f"model '{self.model}': layer '{layers.names[col]}': field '{name}' = {value!r}: {text}"
         return ""
 
 

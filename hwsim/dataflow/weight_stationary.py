@@ -225,15 +225,6 @@ def _unmappable(layers: LayerBatch, configs: ConfigBatch, l1: L1Chunks, tiles: L
     return bad
 
 
-def _columns(layers: LayerBatch, cols) -> LayerBatch:
-    """The layers ``cols`` of ``layers`` as a LayerBatch of their own."""
-    out = {}
-    for f in dataclasses.fields(layers):
-        value = getattr(layers, f.name)
-        out[f.name] = tuple(value[i] for i in cols) if isinstance(value, tuple) else value[:, cols]
-    return LayerBatch(**out)
-
-
 def _mapping(layers: LayerBatch, configs: ConfigBatch, l1: L1Chunks, tiles: L2Front, rows):
     """The mapping and L2 tile of every (config, layer): the direct KC-P mapping,
     or the image-input fold where it is available and better (evaluated only on
@@ -245,7 +236,7 @@ def _mapping(layers: LayerBatch, configs: ConfigBatch, l1: L1Chunks, tiles: L2Fr
     cols = np.flatnonzero(np.any(layers.is_mac & image_input_mapping(layers, configs).available, axis=0))
     if len(cols) == 0:
         return direct, tile, folded
-    sub = _columns(layers, cols)
+    sub = layers.take(cols)
     rates = _rates(sub, configs)
     image = image_input_mapping(sub, configs)
     image_map = mapped_costs(sub, configs, image)
