@@ -13,6 +13,7 @@ inside the commands that need them, so ``hwsim templates`` starts fast.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import math
 import sys
@@ -52,9 +53,17 @@ def cmd_eval(args) -> int:
     report = evaluate(network, accelerator)
     print(json.dumps(report_json(report), allow_nan=False) if args.json else format_report(report))
     if args.csv:
-        report.layers.to_csv(args.csv, index=False)
+        write_csv(report.columns, args.csv)
         print(f"per-layer table written to {args.csv}", file=sys.stderr if args.json else sys.stdout)
     return 0
+
+
+def write_csv(columns, path) -> None:
+    """The per-layer table as CSV (the csv module: no pandas for one table)."""
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(columns)
+        writer.writerows(zip(*(json_safe(v) for v in columns.values())))
 
 
 def report_json(report) -> dict:
@@ -67,7 +76,7 @@ def report_json(report) -> dict:
         "dataflow": accelerator.dataflow,
         "parameters": dict(accelerator.params),
         "totals": report.total.as_dict(),
-        "layers": report.layers.to_dict("records"),
+        "layers": [dict(zip(report.columns, row)) for row in zip(*report.columns.values())],
     })
 
 

@@ -20,7 +20,8 @@ infeasible in its totals. Only ``evaluate`` of one config raises (MappingError).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterable, Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -71,12 +72,21 @@ class CostTotal:
 
 @dataclass(frozen=True)
 class CostReport:
-    """Per-layer costs (``layers``, a DataFrame) and totals (``total``)."""
+    """Per-layer costs and totals (``total``) of one network on one accelerator.
+
+    ``columns`` holds the per-layer table as numpy arrays, one per column;
+    ``layers`` is the same table as a pandas DataFrame, built on first use (so a
+    script or the command line that only needs the totals never imports pandas)."""
 
     network: str
     accelerator: Accelerator
-    layers: "pd.DataFrame"
+    columns: Mapping[str, np.ndarray]
     total: CostTotal
+
+    @cached_property
+    def layers(self) -> "pd.DataFrame":
+        import pandas as pd
+        return pd.DataFrame(dict(self.columns))
 
     def __repr__(self) -> str:
         t = self.total
@@ -98,11 +108,17 @@ def evaluate(workload: Network | Layer, accelerator: Accelerator) -> CostReport:
     """Cost of running ``workload`` (a network or one layer) on ``accelerator``.
     Raises MappingError if a layer cannot map."""
     network = as_network(workload)
-    frame = evaluate_many(network, [check_accelerator(accelerator, "evaluate")])
-    if not frame["feasible"].all():
-        raise MappingError(frame.loc[~frame["feasible"], "error"].iloc[0])
-    return CostReport(network.name, accelerator, frame.drop(columns=["config", "template"]),
-                      _total(frame, accelerator))
+    accelerator = check_accelerator(accelerator, "evaluate")
+    unique, inverse = _unique_layers(network.layers)
+    batch = LayerBatch.from_layers(unique)
+    (indices, configs), = _group_configs([accelerator])
+    costs = _run(get_model(accelerator.dataflow), batch, configs)
+    check_costs(costs, accelerator.dataflow, batch.names)
+    columns = _layer_columns(network, batch, inverse, costs, indices, [accelerator])
+    if not columns["feasible"].all():
+        raise MappingError(columns["error"][np.argmin(columns["feasible"])])
+    columns = {k: v for k, v in columns.items() if k not in ("config", "template")}
+    return CostReport(network.name, accelerator, columns, _total(columns, accelerator))
 
 
 def evaluate_many(workload: Network | Layer, accelerators: Iterable[Accelerator],
@@ -116,13 +132,15 @@ def evaluate_many(workload: Network | Layer, accelerators: Iterable[Accelerator]
     (``latency_cycles``, ``latency_s``, ``energy_pj`` and its split, ``area_mm2``,
     ``macs``, ``utilization``, ``feasible``, ``error``).
     """
+    import pandas as pd
+
     network = as_network(workload)
     accelerators = [check_accelerator(a, "evaluate_many") for a in accelerators]
     if not accelerators:
         raise HwsimError("field 'accelerators' = []: expected at least one accelerator")
     unique, inverse = _unique_layers(network.layers)
     batch = LayerBatch.from_layers(unique)
-    build = _layer_frame if per_layer else _totals_frame
+    build = (lambda *a: pd.DataFrame(_layer_columns(*a))) if per_layer else _totals_frame
     frames = []
     for indices, configs in _group_configs(accelerators, chunk=None if per_layer else TOTALS_CHUNK_CONFIGS):
         dataflow = accelerators[indices[0]].dataflow
@@ -205,10 +223,10 @@ def _errors(costs: CostArrays, batch: LayerBatch, feasible: np.ndarray) -> np.nd
     return errors
 
 
-def _layer_frame(network: Network, batch: LayerBatch, inverse: np.ndarray, costs: CostArrays,
-                 indices: Sequence[int], accelerators: Sequence[Accelerator]) -> "pd.DataFrame":
-    import pandas as pd
-
+def _layer_columns(network: Network, batch: LayerBatch, inverse: np.ndarray, costs: CostArrays,
+                   indices: Sequence[int], accelerators: Sequence[Accelerator]) -> dict[str, np.ndarray]:
+    """The per-layer table of one group of configs, one numpy array per column,
+    rows ordered config-major."""
     n_cfg, n_layers = len(indices), len(inverse)
     shape = (n_cfg, len(batch))
 
@@ -247,7 +265,7 @@ def _layer_frame(network: Network, batch: LayerBatch, inverse: np.ndarray, costs
     for name, value in costs.extras.items():
         data[name] = expand(value)
     data["error"] = expand(_errors(costs, batch, feasible), object)
-    return pd.DataFrame(data)
+    return data
 
 
 def _totals_frame(network: Network, batch: LayerBatch, inverse: np.ndarray, costs: CostArrays,
@@ -288,15 +306,15 @@ def _totals_frame(network: Network, batch: LayerBatch, inverse: np.ndarray, cost
     return pd.DataFrame(data)
 
 
-def _total(frame: "pd.DataFrame", accelerator: Accelerator) -> CostTotal:
-    latency_cycles = float(frame["latency_cycles"].sum())
-    macs = int(frame["macs"].sum())
-    peak = float(frame["peak_macs_per_cycle"].iloc[0])
-    breakdown = {c[len("energy_"):-len("_pj")]: float(frame[c].sum())
-                 for c in frame.columns if c.startswith("energy_") and c.endswith("_pj") and c != "energy_pj"}
+def _total(columns: Mapping[str, np.ndarray], accelerator: Accelerator) -> CostTotal:
+    latency_cycles = float(np.sum(columns["latency_cycles"]))
+    macs = int(np.sum(columns["macs"]))
+    peak = float(columns["peak_macs_per_cycle"][0])
+    breakdown = {c[len("energy_"):-len("_pj")]: float(np.sum(columns[c]))
+                 for c in columns if c.startswith("energy_") and c.endswith("_pj") and c != "energy_pj"}
     if latency_cycles <= 0:
         raise MappingError(f"accelerator '{accelerator.name}': total latency is {latency_cycles}: nothing ran")
-    return CostTotal(latency_cycles=latency_cycles, latency_s=float(frame["latency_s"].sum()),
-                     energy_pj=float(frame["energy_pj"].sum()), area_mm2=float(frame["area_mm2"].iloc[0]),
+    return CostTotal(latency_cycles=latency_cycles, latency_s=float(np.sum(columns["latency_s"])),
+                     energy_pj=float(np.sum(columns["energy_pj"])), area_mm2=float(columns["area_mm2"][0]),
                      macs=macs, utilization=macs / (peak * latency_cycles) if peak > 0 else 0.0,
                      energy_breakdown_pj=breakdown)
