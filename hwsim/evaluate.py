@@ -153,11 +153,8 @@ def evaluate_many(workload: Network | Layer, accelerators: Iterable[Accelerator]
 
 
 def _run(model, batch: LayerBatch, configs: ConfigBatch) -> CostArrays:
-    """A model's CostArrays: through the shared stage (``activity``), or a model
-    that still builds its own CostArrays (``cost``)."""
-    if hasattr(model, "activity"):
-        return run_model(model, batch, configs)
-    return model.cost(batch, configs)
+    """A model's activity, costed by the shared stage."""
+    return run_model(model, batch, configs)
 
 
 def _concat(frames):

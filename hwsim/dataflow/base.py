@@ -1,23 +1,21 @@
-"""The contract between ``hwsim.evaluate`` and a dataflow model.
+"""The arrays a dataflow model works on, and what the shared stage hands back.
 
-A dataflow model is a module in ``hwsim/dataflow/`` with
+* ``LayerBatch``: the *unique* layers of a network as ``(1, L)`` arrays;
+* ``ConfigBatch``: design points of one template as ``(C, 1)`` arrays;
+* ``CostArrays``: the ``(C, L)`` costs ``hwsim.dataflow.stage`` computes from a
+  model's ``Activity`` (latency, energy by component, accesses and bytes per
+  level, bound, feasibility), plus per-config area, peak and clock.
 
-* ``PARAMETERS: dict[str, Param]`` -- what its templates must define;
-* ``cost(layers: LayerBatch, configs: ConfigBatch) -> CostArrays``.
-
-Everything is vectorized: layer fields are arrays of shape ``(1, L)`` over the
-*unique* layers of a network, config fields are arrays of shape ``(C, 1)`` over
-design points, and every per-layer result has shape ``(C, L)`` by broadcasting.
-A model never loops over layers or configs in Python.
+A model (``PARAMETERS`` and ``activity(layers, configs) -> stage.Activity``; the
+contract is in ``stage.py``) never loops over layers or configs in Python: every
+result broadcasts to ``(C, L)``.
 
 Precision is per tensor (``input_bits``, ``weight_bits``, ``output_bits``);
-``bits`` = max(input, weight) is the MAC operand precision. A model counts
-accesses in words (elements, whatever their width) and converts each tensor's
-words to bytes and energy at that tensor's width. Per-access energies are
-proportional to the access width (``hwsim.hardware.technology``), so a mix of
-tensors costs ``mac_words(...) x energy per access at bits``, and moves
-``tensor_bytes(...)`` bytes: both reduce to the single-width formulas, bit for
-bit, when the three widths are equal.
+``bits`` = max(input, weight) is the MAC operand precision. A model counts words
+(elements, whatever their width) of each tensor; the stage converts each tensor's
+words to bytes and energy at that tensor's width. ``mac_words`` (words of the three
+tensors as MAC-precision words) serves the peer emulations, which count in one
+precision as MAESTRO does.
 """
 
 from __future__ import annotations
@@ -160,12 +158,6 @@ class LayerBatch:
         return np.where(self.is_mac, mac_bytes, self.read_bytes + self.write_bytes)
 
     @property
-    def compulsory_words(self) -> np.ndarray:
-        """Words of the compulsory traffic (vector layers: see ``vector_words``)."""
-        words = (self.input_elems + self.weight_elems + self.output_elems).astype(float)
-        return np.where(self.is_mac, words, self.vector_words)
-
-    @property
     def vector_words(self) -> np.ndarray:
         """Words a vector layer reads (at the input width) and writes (at the output
         width). Written as (read / (input/bits) + write / (output/bits)) / (bits/8) so that
@@ -253,25 +245,6 @@ def bounded_latency(compute_cycles, traffic_bytes: Mapping[str, np.ndarray],
     stacked = np.stack(np.broadcast_arrays(*candidates))
     bound = np.argmax(stacked, axis=0)
     return stacked.max(axis=0) + fill_drain_cycles, bound
-
-
-def raise_unmappable(model: str, layers: LayerBatch, bad, field: str, values, detail) -> None:
-    """Raise MappingError for the first (config, layer) flagged in ``bad`` (broadcast
-    to (C, L); row-major order): ``model '<model>': layer '<layer>': field '<field>' =
-    <value>: <detail>``. ``values`` holds the offending field per (config, layer) (a
-    (C, 1) config column or a (C, L) array); ``detail`` is a string or
-    ``detail(config, layer)`` -> string (indices into ``bad``). Does nothing if
-    nothing is flagged."""
-    bad = np.atleast_2d(bad)
-    if not bad.any():
-        return
-    row, col = np.argwhere(bad)[0]
-    value = np.broadcast_to(values, bad.shape)[row, col].item()
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    layer = layers.names[col] if col < len(layers) else "?"
-    text = detail(row, col) if callable(detail) else detail
-    raise MappingError(f"model '{model}': layer '{layer}': field '{field}' = {value!r}: {text}")
 
 
 def check_costs(costs: CostArrays, model: str, layer_names: Sequence[str]) -> None:

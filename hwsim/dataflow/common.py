@@ -1,29 +1,24 @@
-"""Math shared by the dataflow models: vector (non-MAC) layers (one policy for
-every ASIC model, ``vector_layer_costs``), and solving a config-dependent
-mapping once per distinct config (``solve_per_unique``)."""
+"""Math shared by the dataflow models: the cycles of a vector (non-MAC) layer on
+its ALU lanes (``vector_compute_cycles``; the stage's vector policy and the GPU
+roofline use it), and solving a config-dependent mapping once per distinct
+config (``solve_per_unique``)."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
-from typing import NamedTuple
 
 import numpy as np
 
 from ..units import ceil_div
 from .base import LayerBatch
 
-__all__ = ["VectorCosts", "solve_per_unique", "vector_compute_cycles", "vector_layer_costs", "vector_traffic_bytes"]
+__all__ = ["solve_per_unique", "vector_compute_cycles"]
 
 
 def vector_compute_cycles(layers: LayerBatch, lanes):
     """Cycles of a vector layer on ``lanes`` ALUs, one operation per lane per cycle."""
     return ceil_div(layers.vector_ops, np.maximum(np.asarray(lanes, dtype=np.int64), 1)).astype(float)
-
-
-def vector_traffic_bytes(layers: LayerBatch):
-    """A vector layer streams its operands once: bytes read plus bytes written."""
-    return (layers.read_bytes + layers.write_bytes).astype(float)
 
 
 # -- solving once per distinct config ------------------------------------------------
@@ -65,38 +60,3 @@ def _rows(result, inverse, n_unique):
     if isinstance(result, dict):
         return {k: _rows(v, inverse, n_unique) for k, v in result.items()}
     return result
-
-
-# -- vector (non-MAC) layers: one policy for every ASIC model --------------------------
-
-class VectorCosts(NamedTuple):
-    """What a vector (non-MAC) layer costs on an ASIC, each (C, L) or (1, L).
-
-    The policy every ASIC model follows: the layer's operations run on ``lanes``
-    ALUs, one operation per lane per cycle; its operands stream from DRAM through
-    the on-chip buffer once -- each word read is one buffer access and one DRAM
-    access, each word written likewise -- and never touch the PE-local stores or
-    the NoC; each operation costs ``Technology.vector_op_pj`` (an adder's share of
-    a MAC), charged under energy key ``mac``."""
-    compute_cycles: np.ndarray   # ceil(vector_ops / lanes)
-    words: np.ndarray            # words read + written: the buffer's and DRAM's accesses
-    read_words: np.ndarray       # the words read (input width) ...
-    write_words: np.ndarray      # ... and written (output width), for models with split buffers
-    mac_words: np.ndarray        # ``bytes`` as MAC-precision words: buffer and DRAM energy at ``bits``
-    bytes: np.ndarray            # bytes read + written: the buffer's and DRAM's traffic
-    op_pj: np.ndarray            # the operations' energy
-
-
-def vector_layer_costs(layers: LayerBatch, lanes, tech) -> VectorCosts:
-    """The costs of ``layers`` as vector layers on ``lanes`` ALUs (see VectorCosts);
-    meaningful where ``layers.is_mac`` is False."""
-    traffic = vector_traffic_bytes(layers)
-    return VectorCosts(
-        compute_cycles=vector_compute_cycles(layers, lanes),
-        words=layers.vector_words,
-        read_words=layers.read_bytes / layers.input_bytes_per_elem,
-        write_words=layers.write_bytes / layers.output_bytes_per_elem,
-        mac_words=traffic / layers.bytes_per_elem,
-        bytes=traffic,
-        op_pj=layers.vector_ops * tech.vector_op_pj(layers.bits),
-    )

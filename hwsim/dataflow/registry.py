@@ -181,13 +181,14 @@ def _available_builtins() -> tuple[str, ...]:
 
 
 def _check_contract(module: ModuleType, head: str) -> ModuleType:
-    """A model declares ``PARAMETERS`` (a dict of Param) and ``cost`` or ``activity``
-    (hwsim/dataflow/base.py); anything else is no model."""
+    """A model declares ``PARAMETERS`` (a dict of Param) and ``activity(layers,
+    configs) -> Activity`` (hwsim/dataflow/stage.py); anything else is no model."""
     declared = getattr(module, "PARAMETERS", None)
     if not isinstance(declared, Mapping) or not all(isinstance(p, Param) for p in declared.values()):
         raise TemplateError(f"{head}: module {module.__name__} declares no PARAMETERS dict of hwsim Param")
-    if not any(callable(getattr(module, fn, None)) for fn in ("cost", "activity")):
-        raise TemplateError(f"{head}: module {module.__name__} has neither cost() nor activity()")
+    if not callable(getattr(module, "activity", None)):
+        raise TemplateError(f"{head}: module {module.__name__} has no activity(layers, configs) "
+                            "(the model contract, hwsim/dataflow/stage.py)")
     return module
 
 

@@ -47,6 +47,7 @@ from ..hardware.memory import MemoryLevel
 from ..hardware.technology import noc_delivery_hops
 from ..units import ceil_div, um2_to_mm2
 from .base import ConfigBatch, CostArrays, LayerBatch, bounded_latency
+from .common import vector_compute_cycles
 
 __all__ = ["Activity", "Datapath", "Unmappable", "Words", "cheapest", "multicast_hops", "run"]
 
@@ -215,7 +216,7 @@ def finish(layers: LayerBatch, configs: ConfigBatch, a: Activity, model: str = "
     dp = a.datapath
     passes = np.where(mac, datapath_passes(layers, dp.mac_bits), 1.0)
     vector_lanes = dp.pes if dp.vector_lanes is None else dp.vector_lanes
-    vec_cycles = ceil_div(layers.vector_ops, np.maximum(np.asarray(vector_lanes, dtype=np.int64), 1)).astype(float)
+    vec_cycles = vector_compute_cycles(layers, vector_lanes)
     compute = np.broadcast_to(np.where(mac, np.asarray(a.compute_cycles, dtype=float) * passes, vec_cycles), shape)
     accesses = _with_vector_layers(layers, a, a.accesses)
     traffic = _with_vector_layers(layers, a, {**a.accesses, **a.traffic})
