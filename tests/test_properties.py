@@ -204,3 +204,16 @@ def test_faster_gpu_never_increases_latency(name, param, layer):
     doubled = base.with_params(**{param: base.params[param] * 2})
     latency = hwsim.evaluate_many(layer, [base, doubled])["latency_cycles"].to_numpy()
     assert latency[1] <= latency[0] * (1 + 1e-12), (param, latency)
+
+
+@pytest.mark.parametrize("name", PHYSICAL)
+def test_every_zoo_network_maps_at_batch_1_to_256(name):
+    """Issue 5 item 3: on every physical ASIC template's defaults, every zoo network maps
+    at batch 1-256, and so does a NeRF-sized MLP (2**24 samples x 32 -> 64)."""
+    acc = hwsim.load_template(name)
+    for network in hwsim.zoo.network_names():
+        for batch in (1, 32, 256):
+            row = hwsim.evaluate_many(hwsim.zoo.get_network(network, batch=batch), [acc], per_layer=False).iloc[0]
+            assert row["feasible"], (network, batch, row["error"])
+    mlp = hwsim.evaluate_many(hwsim.workload.matmul("mlp", 2**24, 64, 32), [acc], per_layer=False).iloc[0]
+    assert mlp["feasible"], mlp["error"]
