@@ -229,8 +229,9 @@ def finish(layers: LayerBatch, configs: ConfigBatch, a: Activity, model: str = "
         energy = dict(a.energy_pj)
     else:
         energy = _energy(layers, configs, a, accesses, passes, latency / clock, area)
+    # Only what the model flags is infeasible: a non-finite cost anywhere else is a model
+    # bug, which ``base.check_costs`` reports as one.
     bad = (a.unmappable.mask(shape) if a.unmappable is not None else np.zeros(shape, dtype=bool))
-    bad = bad | ~np.isfinite(latency) | (latency <= 0)
     peak = dp.peak_macs_per_cycle
     work_lanes = np.where(mac, peak, np.asarray(vector_lanes, dtype=float))
     busy = layers.work / (work_lanes * latency)
