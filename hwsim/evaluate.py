@@ -254,9 +254,10 @@ def _layer_columns(network: Network, batch: LayerBatch, inverse: np.ndarray, cos
     data["latency_s"] = cycles_to_s(data["latency_cycles"], per_config(costs.clock_hz))
     for name, value in costs.energy_pj.items():
         data[f"energy_{name}_pj"] = expand(value)
-    for name in costs.level_names:
-        data[f"{name}_accesses"] = expand(costs.accesses[name])
-        data[f"{name}_bytes"] = expand(costs.traffic_bytes[name])
+    for level in costs.levels:
+        data[f"{level.name}_accesses"] = expand(costs.accesses[level.name])
+        data[f"{level.name}_bytes"] = expand(costs.traffic_bytes[level.name])
+        data[f"{level.name}_bw_bytes_per_cycle"] = expand(level.bw_bytes_per_cycle)
     bound_names = np.asarray(("compute",) + costs.level_names)
     data["bound"] = np.where(data["feasible"], bound_names[expand(costs.bound, np.int64)], "infeasible")
     for name, value in costs.extras.items():
