@@ -206,10 +206,10 @@ def run(model, layers: LayerBatch, configs: ConfigBatch) -> CostArrays:
     """``model.activity(layers, configs)`` costed by the shared stage."""
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         activity = model.activity(layers, configs)
-        return finish(layers, configs, activity, getattr(model, "__name__", str(model)).rsplit(".", 1)[-1])
+        return finish(layers, configs, activity)
 
 
-def finish(layers: LayerBatch, configs: ConfigBatch, a: Activity, model: str = "model") -> CostArrays:
+def finish(layers: LayerBatch, configs: ConfigBatch, a: Activity) -> CostArrays:
     """Turn a model's :class:`Activity` into ``CostArrays`` (see the module docstring)."""
     shape = np.broadcast_shapes(np.shape(a.compute_cycles), (configs.size, len(layers)))
     mac = layers.is_mac
