@@ -1,6 +1,7 @@
 """The ``hwsim`` command: a thin wrapper over the Python API.
 
     hwsim eval --network resnet50 --template dla --set pes=1024 [--csv out.csv] [--json]
+    hwsim chip chip.yaml [--simulate] [--gantt out.png] [--json] [--spec-latency-cycles N ...]
     hwsim templates
     hwsim networks
 
@@ -93,6 +94,29 @@ def json_safe(value):
     return value
 
 
+SPEC_OPTIONS = (("latency_cycles", "N"), ("latency_s", "S"), ("energy_pj", "PJ"), ("area_mm2", "MM2"),
+                ("edp_pj_s", "PJ_S"))
+
+
+def cmd_chip(args) -> int:
+    from .system.chip import load_chip
+
+    specs = {key: getattr(args, f"spec_{key}") for key, _ in SPEC_OPTIONS}
+    chip = load_chip(args.chip, **{k: v for k, v in specs.items() if v is not None})
+    if args.simulate or args.gantt:
+        from .system.simulate import simulate
+        report = simulate(chip)
+    else:
+        from .system.closed_form import evaluate_chip
+        report = evaluate_chip(chip)
+    print(json.dumps(report.as_dict(), allow_nan=False) if args.json else report.summary())
+    if args.gantt:
+        from .system.gantt import write_gantt
+        write_gantt(report, args.gantt)
+        print(f"Gantt chart written to {args.gantt}", file=sys.stderr if args.json else sys.stdout)
+    return 0
+
+
 def cmd_templates(args) -> int:
     from .report.text import format_templates
 
@@ -127,6 +151,17 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true",
                     help="print one JSON object (network, template, parameters, totals, layers) instead of tables")
     ev.set_defaults(func=cmd_eval)
+    ch = sub.add_parser("chip", help="cost of a heterogeneous chip (YAML: sub-accelerators, budget, DRAM, tasks)")
+    ch.add_argument("chip", type=Path, help="chip YAML file (e.g. specs/chips/dla_shi.yaml)")
+    ch.add_argument("--simulate", action="store_true",
+                    help="simulate with simpy (shared-DRAM contention, layer-level mapping) instead of the closed form")
+    ch.add_argument("--gantt", type=Path, metavar="OUT.png", help="write a Gantt chart of the simulated schedule "
+                    "(implies --simulate)")
+    ch.add_argument("--json", action="store_true", help="print the report as one JSON object (units in keys)")
+    for key, metavar in SPEC_OPTIONS:
+        ch.add_argument(f"--spec-{key.replace('_', '-')}", dest=f"spec_{key}", type=float, metavar=metavar,
+                        help=f"spec: {key} <= {metavar} (overrides the file's specs.{key})")
+    ch.set_defaults(func=cmd_chip)
     sub.add_parser("templates", help="list templates, their parameters and defaults").set_defaults(func=cmd_templates)
     sub.add_parser("networks", help="list the model zoo").set_defaults(func=cmd_networks)
     return parser
