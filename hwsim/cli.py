@@ -99,7 +99,7 @@ SPEC_OPTIONS = (("latency_cycles", "N"), ("latency_s", "S"), ("energy_pj", "PJ")
 
 
 def cmd_chip(args) -> int:
-    from .system.chip import load_chip
+    from .system.chip_yaml import load_chip
 
     specs = {key: getattr(args, f"spec_{key}") for key, _ in SPEC_OPTIONS}
     chip = load_chip(args.chip, **{k: v for k, v in specs.items() if v is not None})

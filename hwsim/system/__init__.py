@@ -11,7 +11,8 @@ and hwsim.dataflow (never on the command line); nothing below imports it.
 not import simpy.
 """
 
-from .chip import AUTO, Budget, Chip, SubAccelerator, Task, load_chip, make_chip, with_dram
+from .chip import AUTO, Budget, Chip, SubAccelerator, Task, make_chip, with_dram
+from .chip_yaml import load_chip
 from .closed_form import ChipArrays, budget_usage, evaluate_chip, evaluate_chips, within_budget
 from .report import ChipReport, ScheduleRow, SubReport, TaskReport
 from .schedule import LayerTable

@@ -24,29 +24,28 @@ maps on no sub-accelerator is *not* an error here: evaluators report it
 infeasible with the layer and the reason.
 
 :func:`make_chip` builds a chip from Python objects and sets the sub-accelerators'
-DRAM bandwidth from the policy (equal shares by default); :func:`load_chip` reads
-the YAML form (``specs/chips/*.yaml``).
+DRAM bandwidth from the policy (equal shares by default); ``chip_yaml.load_chip``
+reads the YAML form (``specs/chips/*.yaml``); ``resources`` reads what a
+sub-accelerator uses of the budget.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping, Sequence
+from typing import Mapping
 
-from ..errors import HwsimError, SpecError, TemplateError
+from ..errors import SpecError, TemplateError
 from ..hardware.accelerator import Accelerator
 from ..hardware.params import show_value
 from ..workload.network import Network
+from .dram import DRAM_POLICIES, REL_TOL, _num, dram_allocation
+from .resources import accelerator_area_mm2, accelerator_noc_bw, accelerator_pes, accelerator_sram_bytes
 
-DRAM_POLICIES = ("partitioned", "shared")
 BUDGET_FIELDS = ("pes", "noc_bw_bytes_per_cycle", "sram_bytes", "area_mm2")
 SPEC_FIELDS = ("latency_cycles", "latency_s", "energy_pj", "area_mm2", "edp_pj_s")
 AUTO = "auto"                      # YAML ``on: auto``: layer-level mapping (Task.on is None)
-REL_TOL = 1e-9                     # sums compared to limits with this relative slack (float rounding)
 
 
 # -- the data model ----------------------------------------------------------------
@@ -140,60 +139,6 @@ class Chip:
         return [t for t in self.tasks if t.on == name]
 
 
-# -- what a sub-accelerator uses of the budget ----------------------------------------
-
-def accelerator_pes(acc: Accelerator) -> int | None:
-    """PEs of ``acc``: ``pes``, or ``rows x cols``; None if its template has neither."""
-    p = acc.params
-    if "pes" in p:
-        return int(p["pes"])
-    if "rows" in p and "cols" in p:
-        return int(p["rows"]) * int(p["cols"])
-    return None
-
-
-def accelerator_noc_bw(acc: Accelerator) -> float | None:
-    """``noc_bw_bytes_per_cycle`` of ``acc`` (None if its template has none)."""
-    value = acc.params.get("noc_bw_bytes_per_cycle")
-    return None if value is None else float(value)
-
-
-def accelerator_sram_bytes(acc: Accelerator) -> int | None:
-    """On-chip SRAM of ``acc``, bytes: ``l1_bytes`` (per PE) x PEs + ``l2_bytes``, or a
-    systolic array's ifmap + filter + ofmap SRAM; None if the template has none."""
-    p = acc.params
-    if "l2_bytes" in p:
-        l1 = int(p.get("l1_bytes", 0)) * (accelerator_pes(acc) or 0)
-        return l1 + int(p["l2_bytes"])
-    keys = ("ifmap_sram_bytes", "filter_sram_bytes", "ofmap_sram_bytes")
-    if all(k in p for k in keys):
-        return sum(int(p[k]) for k in keys)
-    return None
-
-
-@lru_cache(maxsize=4096)
-def accelerator_area_mm2(acc: Accelerator) -> float:
-    """The area the model gives ``acc`` (it depends on the configuration only), from
-    a one-layer probe through ``hwsim.evaluate_many``; cached per accelerator."""
-    return float(accelerator_areas_mm2((acc,))[0])
-
-
-def accelerator_areas_mm2(accelerators: Sequence[Accelerator]):
-    """Areas (mm2) of many accelerators: one ``evaluate_many`` of a probe layer per
-    template group (area is a function of the configuration alone)."""
-    from ..evaluate import evaluate_many
-
-    frame = evaluate_many(_probe_layer(), list(accelerators), per_layer=False)
-    return frame["area_mm2"].to_numpy(dtype=float)
-
-
-@lru_cache(maxsize=1)
-def _probe_layer():
-    from ..workload.layer import conv2d
-
-    return conv2d("area_probe", 8, 8, in_size=(4, 4), kernel=(1, 1))
-
-
 # -- validation -------------------------------------------------------------------------
 
 def _where(source: str) -> str:
@@ -282,11 +227,6 @@ def _first_clock(chip: Chip) -> float:
     return float(chip.clock_hz if chip.clock_hz is not None else chip.sub_accelerators[0].accelerator.clock_hz)
 
 
-def _num(value) -> str:
-    value = float(value)
-    return str(int(value)) if value.is_integer() and abs(value) < 1e15 else f"{value:g}"
-
-
 _BUDGET_WHAT = {"pes": ("PEs", accelerator_pes), "noc_bw_bytes_per_cycle": ("bytes/cycle of NoC bandwidth",
                                                                            accelerator_noc_bw),
                 "sram_bytes": ("bytes of SRAM", accelerator_sram_bytes), "area_mm2": ("mm2", None)}
@@ -346,7 +286,7 @@ def make_chip(name: str, sub_accelerators, tasks, *, dram_bw_bytes_per_cycle: fl
     if isinstance(bw, bool) or not isinstance(bw, (int, float)) or not math.isfinite(bw) or bw <= 0:
         raise SpecError(f"{where}field 'dram.bw_bytes_per_cycle' = {show_value(bw)}: expected a finite number > 0")
     if subs:
-        per_chip_cycle = _dram_allocation(subs, float(bw), dram_policy, dram_shares or {}, dram_bw or {}, where)
+        per_chip_cycle = dram_allocation([sub.name for sub in subs], float(bw), dram_policy, dram_shares or {}, dram_bw or {}, where)
         subs = [_with_dram(s, b * chip_clock / s.accelerator.clock_hz, where) for s, b in zip(subs, per_chip_cycle)]
     if isinstance(budget, Mapping):
         budget = _budget_from(budget, where)
@@ -412,48 +352,6 @@ def _unique_name(base: str, used: set[str]) -> str:
     return f"{base}#{n}"
 
 
-def _dram_allocation(subs: list[SubAccelerator], bw: float, policy: str, shares: Mapping[str, float],
-                     explicit: Mapping[str, float], where: str) -> list[float]:
-    """Bytes per chip cycle of each sub-accelerator under ``policy``."""
-    if policy not in DRAM_POLICIES:
-        raise SpecError(f"{where}field 'dram.policy' = {show_value(policy)}: valid: {list(DRAM_POLICIES)}")
-    names = [s.name for s in subs]
-    for label, given in (("dram_share", shares), ("dram_bw_bytes_per_cycle", explicit)):
-        for key, value in given.items():
-            if key not in names:
-                raise SpecError(f"{where}field 'sub_accelerators.{key}.{label}': unknown sub-accelerator; valid: "
-                                f"{names}")
-            if policy == "shared":
-                raise SpecError(f"{where}field 'sub_accelerators.{key}.{label}' = {show_value(value)}: with dram "
-                                "policy 'shared' every sub-accelerator uses the whole interface; drop it or use "
-                                "policy 'partitioned'")
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-                    or value <= 0 or (label == "dram_share" and value > 1):
-                valid = "0 < value <= 1" if label == "dram_share" else "a finite number > 0"
-                raise SpecError(f"{where}field 'sub_accelerators.{key}.{label}' = {show_value(value)}: expected "
-                                f"{valid}")
-            if key in shares and key in explicit:
-                raise SpecError(f"{where}field 'sub_accelerators.{key}.dram_share' = {show_value(shares[key])}: "
-                                "give either dram_share or dram_bw_bytes_per_cycle, not both")
-    if policy == "shared":
-        return [bw] * len(subs)
-    fixed = {n: float(explicit[n]) if n in explicit else float(shares[n]) * bw
-             for n in names if n in explicit or n in shares}
-    used = sum(fixed.values())
-    if used > bw * (1 + REL_TOL):
-        parts = " + ".join(f"{n} {_num(v)}" for n, v in fixed.items())
-        raise SpecError(f"{where}field 'dram.bw_bytes_per_cycle' = {_num(bw)}: the sub-accelerators' shares sum "
-                        f"to {_num(used)} bytes/cycle ({parts})")
-    rest = [n for n in names if n not in fixed]
-    if rest:
-        left = bw - used
-        if left <= bw * 1e-12:
-            raise SpecError(f"{where}field 'sub_accelerators.{rest[0]}.dram_share': no DRAM bandwidth is left for "
-                            f"it (the others take {_num(used)} of {_num(bw)} bytes/cycle)")
-        fixed.update({n: left / len(rest) for n in rest})
-    return [fixed[n] for n in names]
-
-
 def _with_dram(sub: SubAccelerator, bw_own_cycles: float, where: str) -> SubAccelerator:
     if "dram_bw_bytes_per_cycle" not in sub.accelerator.params:
         raise SpecError(f"{where}sub-accelerator {sub.name!r}: template {sub.accelerator.name!r} has no "
@@ -475,176 +373,6 @@ def _budget_from(data, where: str) -> Budget:
     return Budget(**{k: data[k] for k in BUDGET_FIELDS if k in data and data[k] is not None})
 
 
-# -- YAML ------------------------------------------------------------------------------
-
-CHIP_KEYS = ("name", "budget", "dram", "sub_accelerators", "tasks", "clock_hz", "specs", "notes")
-DRAM_KEYS = ("bw_bytes_per_cycle", "policy")
-SUB_KEYS = ("name", "template", "dram_share", "dram_bw_bytes_per_cycle")   # + template parameters
-TASK_KEYS = ("name", "network", "on", "batch", "bits")
-
-
-def load_chip(path, **specs) -> Chip:
-    """The chip in YAML file ``path`` (safe loader, duplicate keys rejected), validated.
-
-    ``specs`` (latency_cycles=..., energy_pj=...) add to or override the file's
-    ``specs`` mapping. Every error is a one-line SpecError naming the file and the field.
-    """
-    from ..hardware.yamlio import read_yaml_mapping
-
-    source = str(path)
-    try:
-        data = read_yaml_mapping(source, f"with fields {list(CHIP_KEYS)}")
-    except TemplateError as exc:            # the YAML reader's errors are about the file
-        raise SpecError(str(exc)) from None
-    return chip_from_mapping(data, source, Path(source).parent, **specs)
-
-
-def chip_from_mapping(data: Mapping[str, Any], source: str = "", base_dir: Path | None = None,
-                      **extra_specs) -> Chip:
-    """A chip from the YAML form already parsed into ``data`` (see :func:`load_chip`)."""
-    where = _where(source)
-    _known(data, CHIP_KEYS, "", where)
-    name = data.get("name", Path(source).stem if source else None)
-    if not isinstance(name, str) or not name.strip():
-        raise SpecError(f"{where}field 'name' = {show_value(name)}: expected a non-empty chip name")
-    dram = data.get("dram")
-    if not isinstance(dram, Mapping):
-        raise SpecError(f"{where}field 'dram' = {show_value(dram)}: expected a mapping with fields "
-                        f"{list(DRAM_KEYS)}")
-    _known(dram, DRAM_KEYS, "dram.", where)
-    dram = _numbers(dram, ("bw_bytes_per_cycle",))
-    if "bw_bytes_per_cycle" not in dram:
-        raise SpecError(f"{where}field 'dram.bw_bytes_per_cycle' is missing")
-    policy = dram.get("policy", "partitioned")
-    subs_data = data.get("sub_accelerators")
-    if subs_data is None or subs_data == []:
-        raise SpecError(f"{where}field 'sub_accelerators' = {show_value(subs_data)}: an empty chip; give at least "
-                        "one sub-accelerator")
-    if not isinstance(subs_data, list):
-        raise SpecError(f"{where}field 'sub_accelerators' = {show_value(subs_data)}: expected a list")
-    subs, shares, explicit = [], {}, {}
-    for i, entry in enumerate(subs_data):
-        sub, share, bw = _sub_from(entry, i, where, base_dir)
-        subs.append(sub)
-        if share is not None:
-            shares[sub.name] = share
-        if bw is not None:
-            explicit[sub.name] = bw
-    tasks_data = data.get("tasks")
-    if tasks_data is None or tasks_data == []:
-        raise SpecError(f"{where}field 'tasks' = {show_value(tasks_data)}: the chip runs nothing; give at least "
-                        "one task")
-    if not isinstance(tasks_data, list):
-        raise SpecError(f"{where}field 'tasks' = {show_value(tasks_data)}: expected a list")
-    names = [s.name for s in subs]
-    tasks: list[Task] = []
-    for i, entry in enumerate(tasks_data):
-        tasks.append(_task_from(entry, i, where, base_dir, names, {t.name for t in tasks}))
-    specs = data.get("specs") or {}
-    if not isinstance(specs, Mapping):
-        raise SpecError(f"{where}field 'specs' = {show_value(specs)}: expected a mapping with fields "
-                        f"{list(SPEC_FIELDS)}")
-    specs = {**_numbers(specs, SPEC_FIELDS), **{k: v for k, v in extra_specs.items() if v is not None}}
-    budget_data = data.get("budget") or {}
-    budget = _budget_from(_numbers(budget_data, BUDGET_FIELDS) if isinstance(budget_data, Mapping) else budget_data,
-                          where)
-    clock = _yaml_number(data.get("clock_hz"))
-    if clock is not None and (isinstance(clock, bool) or not isinstance(clock, (int, float))):
-        raise SpecError(f"{where}field 'clock_hz' = {show_value(clock)}: expected a number > 0")
-    return make_chip(name, subs, tasks, dram_bw_bytes_per_cycle=dram["bw_bytes_per_cycle"], dram_policy=policy,
-                     budget=budget, clock_hz=clock, dram_shares=shares, dram_bw=explicit, specs=specs,
-                     source=source)
-
-
-def _yaml_number(value):
-    """A YAML number: PyYAML (YAML 1.1) reads ``1e7`` or ``2.0e7`` as a string, so a
-    string that is a finite number is taken as that number (as template values are)."""
-    if isinstance(value, str):
-        try:
-            number = float(value.strip())
-        except ValueError:
-            return value
-        return int(number) if number.is_integer() and "." not in value and "e" not in value.lower() else number
-    return value
-
-
-def _numbers(data, keys) -> dict:
-    return {k: (_yaml_number(v) if k in keys else v) for k, v in data.items()}
-
-
-def _known(data: Mapping, valid: Sequence[str], prefix: str, where: str) -> None:
-    unknown = sorted((k for k in data if str(k) not in valid), key=str)
-    if unknown:
-        raise SpecError(f"{where}field '{prefix}{unknown[0]}' = {show_value(data[unknown[0]])}: unknown field; "
-                        f"valid: {list(valid)}")
-
-
-def _sub_from(entry, i: int, where: str, base_dir: Path | None):
-    from ..dataflow.registry import load_template
-
-    head = f"sub_accelerators[{i}]"
-    if not isinstance(entry, Mapping):
-        raise SpecError(f"{where}field '{head}' = {show_value(entry)}: expected a mapping with name, template and "
-                        "template parameters")
-    for key in ("name", "template"):
-        if key not in entry:
-            raise SpecError(f"{where}field '{head}.{key}' is missing")
-    name = entry["name"]
-    if not isinstance(name, str) or not name.strip():
-        raise SpecError(f"{where}field '{head}.name' = {show_value(name)}: expected a non-empty name")
-    template = entry["template"]
-    if isinstance(template, str) and template.lower().endswith((".yaml", ".yml")) and base_dir is not None \
-            and not Path(template).is_absolute() and (base_dir / template).is_file():
-        template = str(base_dir / template)
-    overrides = {str(k): v for k, v in entry.items() if k not in SUB_KEYS}
-    try:
-        accelerator = load_template(template, **overrides)
-    except TemplateError as exc:
-        raise SpecError(f"{where}{head} {name!r}: {exc}") from None
-    share, bw = _yaml_number(entry.get("dram_share")), _yaml_number(entry.get("dram_bw_bytes_per_cycle"))
-    return SubAccelerator(name, accelerator), share, bw
-
-
-def _task_from(entry, i: int, where: str, base_dir: Path | None, names: list[str], used: set[str]) -> Task:
-    from ..workload.loaders import load_network
-
-    head = f"tasks[{i}]"
-    if not isinstance(entry, Mapping):
-        raise SpecError(f"{where}field '{head}' = {show_value(entry)}: expected a mapping with network and on")
-    if True in entry and "on" not in entry:     # YAML 1.1 reads the bare key `on` as the boolean true
-        entry = {("on" if key is True else key): value for key, value in entry.items()}
-    _known(entry, TASK_KEYS, f"{head}.", where)
-    if "network" not in entry:
-        raise SpecError(f"{where}field '{head}.network' is missing")
-    if "on" not in entry:
-        raise SpecError(f"{where}field '{head}.on' is missing: give a sub-accelerator ({names}) or {AUTO!r} "
-                        "(layer-level mapping)")
-    on = entry["on"]
-    if on != AUTO and on not in names:
-        raise SpecError(f"{where}field '{head}.on' = {show_value(on)}: unknown sub-accelerator; valid: "
-                        f"{names + [AUTO]}")
-    network_name = entry["network"]
-    for key in ("batch", "bits"):
-        value = entry.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
-            raise SpecError(f"{where}field '{head}.{key}' = {show_value(value)}: expected an integer > 0")
-    if isinstance(network_name, str) and network_name.lower().endswith(".csv") and base_dir is not None \
-            and not Path(network_name).is_absolute() and (base_dir / network_name).is_file():
-        network_name = str(base_dir / network_name)
-    try:
-        network = load_network(network_name, batch=entry.get("batch"), bits=entry.get("bits"))
-    except HwsimError as exc:
-        raise SpecError(f"{where}{head}: {exc}") from None
-    name = entry.get("name")
-    if name is None:
-        name = _unique_name(network.name, used)
-    elif not isinstance(name, str) or not name.strip():
-        raise SpecError(f"{where}field '{head}.name' = {show_value(name)}: expected a non-empty name")
-    elif name in used:
-        raise SpecError(f"{where}field '{head}.name' = {name!r}: duplicate task name")
-    return Task(name, network, None if on == AUTO else on)
-
-
 __all__ = ["AUTO", "BUDGET_FIELDS", "Budget", "Chip", "DRAM_POLICIES", "SPEC_FIELDS", "SubAccelerator", "Task",
-           "accelerator_area_mm2", "accelerator_areas_mm2", "accelerator_noc_bw", "accelerator_pes",
-           "accelerator_sram_bytes", "chip_from_mapping", "load_chip", "make_chip", "with_dram"]
+           "accelerator_area_mm2", "accelerator_noc_bw", "accelerator_pes", "accelerator_sram_bytes", "make_chip",
+           "with_dram"]

@@ -11,8 +11,8 @@ import pytest
 import hwsim
 from hwsim.errors import HwsimError, SpecError
 from hwsim.system import Budget, Chip, SubAccelerator, Task, evaluate_chip, load_chip, make_chip, with_dram
-from hwsim.system.chip import (accelerator_area_mm2, accelerator_noc_bw, accelerator_pes, accelerator_sram_bytes,
-                               chip_from_mapping)
+from hwsim.system.chip_yaml import chip_from_mapping
+from hwsim.system.resources import accelerator_area_mm2, accelerator_noc_bw, accelerator_pes, accelerator_sram_bytes
 from hwsim.workload import Network, conv2d, depthwise_conv2d
 
 ROOT = Path(__file__).resolve().parents[2]
