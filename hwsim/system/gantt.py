@@ -34,13 +34,16 @@ def write_gantt(report: ChipReport, path, *, title: str | None = None, dpi: int 
     colour = {name: cmap(i % cmap.N) for i, name in enumerate(tasks)}
     fig, ax = plt.subplots(figsize=(10, 1.2 + 0.6 * len(subs)))
     try:
+        span = max((r.finish_s for r in report.schedule if math.isfinite(r.finish_s)), default=0.0) * 1e3
         for row in report.schedule:
             start, finish = row.start_s * 1e3, row.finish_s * 1e3
             if not (math.isfinite(start) and math.isfinite(finish)):
                 continue
             y = row_of.setdefault(row.sub, len(row_of))
-            ax.barh(y, max(finish - start, 0.0), left=start, height=0.7, color=colour.get(row.task, "grey"),
-                    edgecolor="black", linewidth=0.3)
+            width = max(finish - start, 0.0)
+            outline = 0.3 if width > span / 200 else 0.0     # an outline would hide a very short bar's colour
+            ax.barh(y, width, left=start, height=0.7, color=colour.get(row.task, "grey"),
+                    edgecolor="black", linewidth=outline)
         makespan_ms = report.latency_s * 1e3
         if math.isfinite(makespan_ms) and makespan_ms > 0:
             ax.axvline(makespan_ms, color="black", linestyle="--", linewidth=1)
