@@ -7,8 +7,7 @@
 
 Floor 3: this package stands on hwsim.evaluate, hwsim.workload, hwsim.hardware
 and hwsim.dataflow (never on the command line); nothing below imports it.
-``simulate`` (simpy) is imported on first use, so ``import hwsim.system`` does
-not import simpy.
+``write_gantt`` (matplotlib) is imported on first use.
 """
 
 from .chip import AUTO, Budget, Chip, SubAccelerator, Task, make_chip, with_dram
@@ -16,20 +15,15 @@ from .chip_yaml import load_chip
 from .closed_form import ChipArrays, budget_usage, evaluate_chip, evaluate_chips, within_budget
 from .report import ChipReport, ScheduleRow, SubReport, TaskReport
 from .schedule import LayerTable
+from .simulate import simulate  # the function shadows its submodule's name here
 from .tables import CostTable
 
 __all__ = ["AUTO", "Budget", "Chip", "ChipArrays", "ChipReport", "CostTable", "LayerTable", "ScheduleRow",
-           "SubAccelerator",
-           "SubReport", "Task", "TaskReport", "budget_usage", "evaluate_chip", "evaluate_chips", "load_chip",
+           "SubAccelerator", "SubReport", "Task", "TaskReport", "budget_usage", "evaluate_chip", "evaluate_chips", "load_chip",
            "make_chip", "simulate", "with_dram", "within_budget", "write_gantt"]
 
 
 def __getattr__(name):
-    if name == "simulate":      # simpy and the simulation load on first use
-        from .simulate import simulate
-
-        globals()["simulate"] = simulate
-        return simulate
     if name == "write_gantt":   # matplotlib likewise
         from .gantt import write_gantt
 
