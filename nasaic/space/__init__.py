@@ -1,0 +1,59 @@
+"""``nasaic.space``: search spaces whose networks have real, measured accuracy.
+
+* :mod:`nasaic.space.nb201` -- NAS-Bench-201 cells (15,625 networks, CIFAR-10/100 and
+  ImageNet16-120 accuracy from NATS-Bench);
+* :mod:`nasaic.space.mnasnet` -- the MnasNet-like (EfficientNet-B0 skeleton) space of
+  Accel-NASBench (5,138 tabulated networks, ImageNet top-1).
+
+Both build :class:`hwsim.Network` DAGs from the ``hwsim.workload`` constructors, so every
+network can be costed by ``hwsim.evaluate`` / ``evaluate_many`` / ``hwsim.system``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hwsim.errors import SpecError
+from hwsim.workload import Layer, Network
+
+#: ../shared/reference beside the repository, as tests/refdata.py resolves it.
+DEFAULT_REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference"
+
+
+def reference_dir(path=None) -> Path:
+    """The reference-data folder (``path`` or the repository's ../shared/reference);
+    a clear SpecError if it or its ``nasbench/`` subfolder is missing."""
+    root = DEFAULT_REFERENCE if path is None else Path(path)
+    if not (root / "nasbench").is_dir():
+        raise SpecError(f"field 'reference_dir' = '{root}': no nasbench/ folder there; pass the folder "
+                        "holding nasbench/nb201_accuracy.csv and nasbench/accel_nasbench_mnas.csv")
+    return root
+
+
+class _Input:
+    """The network input: no layer, only a shape (k channels of p x q)."""
+
+    def __init__(self, k: int, p: int, q: int):
+        self.k, self.p, self.q = k, p, q
+
+
+class _Graph:
+    """Collects layers and the edges to their producers (``_Input`` producers make no edge)."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.layers: list[Layer] = []
+        self.edges: list[tuple[str, str]] = []
+
+    def add(self, layer: Layer, *sources) -> Layer:
+        self.layers.append(layer)
+        self.edges.extend((s.name, layer.name) for s in sources if isinstance(s, Layer))
+        return layer
+
+    def network(self, check_shapes: bool = True) -> Network:
+        return Network(self.name, self.layers, self.edges, check_shapes=check_shapes)
+
+
+from . import mnasnet, nb201  # noqa: E402  (they import the helpers above)
+
+__all__ = ["DEFAULT_REFERENCE", "mnasnet", "nb201", "reference_dir"]
