@@ -26,26 +26,17 @@ from __future__ import annotations
 import inspect
 import numbers
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from ..errors import WorkloadError
 from .layer import Layer, conv2d, depthwise_conv2d, eltwise, global_avgpool, matmul, pool2d, tensor_bits
+from .graph import GraphBuilder, NetworkInput
 from .network import Network
 
 
-# -- a small graph builder -----------------------------------------------------
+# -- the zoo's graph builder --------------------------------------------------------
 
-@dataclass(frozen=True)
-class _Input:
-    """The network input: it is no layer, so it only carries a shape."""
-
-    k: int          # channels
-    p: int          # rows
-    q: int          # cols
-
-
-class _Builder:
-    """Collects layers and edges; each ``add`` wires a layer to its producers.
+class _Builder(GraphBuilder):
+    """``GraphBuilder`` with the layer kinds the zoo's networks use.
 
     Layer shapes are derived from the producers (channels = sum of their output
     channels, size = their common output size), so the builders below only state
@@ -53,16 +44,9 @@ class _Builder:
     """
 
     def __init__(self, name: str, batch: int, bits):
-        self.name = name
+        super().__init__(name)
         self.batch = batch
         self.bits = bits
-        self.layers: list[Layer] = []
-        self.edges: list[tuple[str, str]] = []
-
-    def add(self, layer: Layer, *sources) -> Layer:
-        self.layers.append(layer)
-        self.edges.extend((src.name, layer.name) for src in sources if isinstance(src, Layer))
-        return layer
 
     @staticmethod
     def _shape(sources) -> tuple[int, tuple[int, int]]:
@@ -111,9 +95,6 @@ class _Builder:
                       read_bytes=int(in_elems * in_bytes), write_bytes=int(out_elems * out_bytes))
         return self.add(layer, source)
 
-    def network(self) -> Network:
-        return Network(self.name, self.layers, self.edges, check_shapes=True)
-
 
 def _as_list(sources) -> list:
     return list(sources) if isinstance(sources, (list, tuple)) else [sources]
@@ -140,7 +121,7 @@ def alexnet(batch: int = 1, bits: int = 8) -> Network:
     _check_positive("alexnet", "batch", batch)
     tensor_bits(bits, "network 'alexnet'")
     b = _Builder("alexnet", batch, bits)
-    x = _Input(3, 227, 227)
+    x = NetworkInput(3, 227, 227)
     x = b.conv("CONV1", x, 96, 11, stride=4, padding=0)
     x = b.pool("POOL1", x, 3, stride=2)
     x = b.conv("CONV2", x, 256, 5, padding=2, groups=2)
@@ -170,7 +151,7 @@ def vgg16(batch: int = 1, bits: int = 8) -> Network:
     _check_positive("vgg16", "batch", batch)
     tensor_bits(bits, "network 'vgg16'")
     b = _Builder("vgg16", batch, bits)
-    x = _Input(3, 224, 224)
+    x = NetworkInput(3, 224, 224)
     for stage, (channels, convs) in enumerate(VGG16_STAGES, start=1):
         for i in range(1, convs + 1):
             x = b.conv(f"conv{stage}_{i}", x, channels, 3, padding=1)
@@ -185,7 +166,7 @@ def vgg16(batch: int = 1, bits: int = 8) -> Network:
 
 def _resnet_stem(b: _Builder) -> Layer:
     """7x7 stride-2 conv (224 -> 112) and 3x3 stride-2 pad-1 max pool (-> 56)."""
-    x = b.conv("conv1", _Input(3, 224, 224), 64, 7, stride=2, padding=3)
+    x = b.conv("conv1", NetworkInput(3, 224, 224), 64, 7, stride=2, padding=3)
     return b.pool("maxpool", x, 3, stride=2, padding=1)
 
 
@@ -263,7 +244,7 @@ def mobilenet_v2(batch: int = 1, bits: int = 8) -> Network:
     _check_positive("mobilenet_v2", "batch", batch)
     tensor_bits(bits, "network 'mobilenet_v2'")
     b = _Builder("mobilenet_v2", batch, bits)
-    x = b.conv("conv1", _Input(3, 224, 224), 32, 3, stride=2, padding=1)
+    x = b.conv("conv1", NetworkInput(3, 224, 224), 32, 3, stride=2, padding=1)
     index = 0
     for t, channels, repeats, first_stride in MOBILENET_V2_BLOCKS:
         for i in range(repeats):
@@ -319,7 +300,7 @@ def unet(batch: int = 1, bits: int = 8, in_size: int = 572, in_channels: int = 1
     _check_unet_size(in_size, same_padding)
     b = _Builder(name, batch, bits)
     pad = 1 if same_padding else 0
-    x = _Input(in_channels, in_size, in_size)
+    x = NetworkInput(in_channels, in_size, in_size)
     skips = []
     for level, channels in enumerate(UNET_CHANNELS[:-1], start=1):
         x = b.conv(f"enc{level}.conv1", x, channels, 3, padding=pad)

@@ -14,7 +14,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from hwsim.errors import SpecError
-from hwsim.workload import Layer, Network
 
 #: ../shared/reference beside the repository, as tests/refdata.py resolves it.
 DEFAULT_REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference"
@@ -30,30 +29,6 @@ def reference_dir(path=None) -> Path:
     return root
 
 
-class _Input:
-    """The network input: no layer, only a shape (k channels of p x q)."""
-
-    def __init__(self, k: int, p: int, q: int):
-        self.k, self.p, self.q = k, p, q
-
-
-class _Graph:
-    """Collects layers and the edges to their producers (``_Input`` producers make no edge)."""
-
-    def __init__(self, name: str):
-        self.name = name
-        self.layers: list[Layer] = []
-        self.edges: list[tuple[str, str]] = []
-
-    def add(self, layer: Layer, *sources) -> Layer:
-        self.layers.append(layer)
-        self.edges.extend((s.name, layer.name) for s in sources if isinstance(s, Layer))
-        return layer
-
-    def network(self, check_shapes: bool = True) -> Network:
-        return Network(self.name, self.layers, self.edges, check_shapes=check_shapes)
-
-
-from . import mnasnet, nb201  # noqa: E402  (they import the helpers above)
+from . import mnasnet, nb201  # noqa: E402  (they import reference_dir above)
 
 __all__ = ["DEFAULT_REFERENCE", "mnasnet", "nb201", "reference_dir"]

@@ -41,7 +41,9 @@ from hwsim.errors import SpecError
 from hwsim.workload import (Layer, Network, conv2d, depthwise_conv2d, eltwise, global_avgpool,
                             matmul, tensor_bits)
 
-from . import _Graph, _Input, reference_dir as _reference_dir
+from hwsim.workload.graph import GraphBuilder, NetworkInput
+
+from . import reference_dir as _reference_dir
 
 BLOCKS = 7
 STRIDES = (1, 2, 2, 2, 1, 2, 1)
@@ -128,9 +130,9 @@ def build(choices, batch: int = 1, bits=8) -> Network:
     kw = dict(batch=batch, bits=bits)
     name = "mnasnet:" + "-".join(f"e{e}k{k}l{l}{'s' if se else 'n'}" for e, k, l, se in
                                  zip(*[iter(key)] * 4))
-    g = _Graph(name)
+    g = GraphBuilder(name)
     x = g.add(conv2d("stem", 3, STEM_CHANNELS, (INPUT_SIZE, INPUT_SIZE), 3, 2, 1, **kw),
-              _Input(3, INPUT_SIZE, INPUT_SIZE))
+              NetworkInput(3, INPUT_SIZE, INPUT_SIZE))
     for b, i, c_in, c_out, stride, e, k, se in _layers(key):
         label = f"b{b}l{i}"
         y = x

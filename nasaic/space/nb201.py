@@ -47,7 +47,9 @@ import numpy as np
 from hwsim.errors import SpecError
 from hwsim.workload import Network, conv2d, eltwise, global_avgpool, matmul, pool2d, tensor_bits
 
-from . import _Graph, _Input, reference_dir as _reference_dir
+from hwsim.workload.graph import GraphBuilder, NetworkInput
+
+from . import reference_dir as _reference_dir
 
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 #: dataset -> (input size, classes); names as the CSV's column prefixes
@@ -154,7 +156,7 @@ def build(arch_str: str, dataset: str = "cifar10", batch: int = 1, bits=8, fold_
     tensor_bits(bits, "network 'nb201'")
     bits_key = tuple(sorted(bits.items())) if isinstance(bits, dict) else bits
     size, classes = DATASETS[dataset]
-    g = _Graph(f"nb201:{dataset}:{arch_string(nodes)}")
+    g = GraphBuilder(f"nb201:{dataset}:{arch_string(nodes)}")
     kw = dict(batch=batch, bits=bits)
     fixed = _FIXED.setdefault((dataset, batch, bits_key), {})     # skeleton layers, validated once
 
@@ -164,7 +166,7 @@ def build(arch_str: str, dataset: str = "cifar10", batch: int = 1, bits=8, fold_
         return fixed[name]
 
     x = g.add(once("stem", lambda: conv2d("stem", 3, STEM_CHANNELS, (size, size), 3, 1, 1, **kw)),
-              _Input(3, size, size))
+              NetworkInput(3, size, size))
     value, anchor = x, x          # anchor: the last real layer, of the current tensor's shape
     channels = STEM_CHANNELS
     for stage, width in enumerate(STAGE_CHANNELS, start=1):
