@@ -55,12 +55,7 @@ def chip_from_mapping(data: Mapping[str, Any], source: str = "", base_dir: Path 
     if "bw_bytes_per_cycle" not in dram:
         raise SpecError(f"{where}field 'dram.bw_bytes_per_cycle' is missing")
     policy = dram.get("policy", "partitioned")
-    subs_data = data.get("sub_accelerators")
-    if subs_data is None or subs_data == []:
-        raise SpecError(f"{where}field 'sub_accelerators' = {show_value(subs_data)}: an empty chip; give at least "
-                        "one sub-accelerator")
-    if not isinstance(subs_data, list):
-        raise SpecError(f"{where}field 'sub_accelerators' = {show_value(subs_data)}: expected a list")
+    subs_data = _entries(data, "sub_accelerators", "an empty chip; give at least one sub-accelerator", where)
     subs, shares, explicit = [], {}, {}
     for i, entry in enumerate(subs_data):
         sub, share, bw = _sub_from(entry, i, where, base_dir)
@@ -69,12 +64,7 @@ def chip_from_mapping(data: Mapping[str, Any], source: str = "", base_dir: Path 
             shares[sub.name] = share
         if bw is not None:
             explicit[sub.name] = bw
-    tasks_data = data.get("tasks")
-    if tasks_data is None or tasks_data == []:
-        raise SpecError(f"{where}field 'tasks' = {show_value(tasks_data)}: the chip runs nothing; give at least "
-                        "one task")
-    if not isinstance(tasks_data, list):
-        raise SpecError(f"{where}field 'tasks' = {show_value(tasks_data)}: expected a list")
+    tasks_data = _entries(data, "tasks", "the chip runs nothing; give at least one task", where)
     names = [s.name for s in subs]
     tasks: list[Task] = []
     for i, entry in enumerate(tasks_data):
@@ -93,6 +83,16 @@ def chip_from_mapping(data: Mapping[str, Any], source: str = "", base_dir: Path 
     return make_chip(name, subs, tasks, dram_bw_bytes_per_cycle=dram["bw_bytes_per_cycle"], dram_policy=policy,
                      budget=budget, clock_hz=clock, dram_shares=shares, dram_bw=explicit, specs=specs,
                      source=source)
+
+
+def _entries(data: Mapping, field: str, when_empty: str, where: str) -> list:
+    """The non-empty list ``data[field]``, or a SpecError saying what is wrong."""
+    value = data.get(field)
+    if value is None or value == []:
+        raise SpecError(f"{where}field '{field}' = {show_value(value)}: {when_empty}")
+    if not isinstance(value, list):
+        raise SpecError(f"{where}field '{field}' = {show_value(value)}: expected a list")
+    return value
 
 
 def _yaml_number(value):
