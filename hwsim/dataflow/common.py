@@ -13,7 +13,7 @@ import numpy as np
 from ..units import ceil_div
 from .base import LayerBatch
 
-__all__ = ["solve_per_unique", "vector_compute_cycles"]
+__all__ = ["distinct_rows", "solve_per_unique", "vector_compute_cycles"]
 
 
 def vector_compute_cycles(layers: LayerBatch, lanes):
@@ -36,13 +36,20 @@ def solve_per_unique(columns: Mapping[str, np.ndarray], fn: Callable):
     independently (no reductions over configs), so that the result equals
     ``fn(**columns)``; checks that report the *first* bad config belong after it.
     """
+    args, inverse = distinct_rows(columns)
+    return _rows(fn(**args), inverse, len(next(iter(args.values()))))
+
+
+def distinct_rows(columns: Mapping[str, np.ndarray]):
+    """The distinct rows of the ``(C, 1)`` config ``columns`` (each ``(U, 1)``, in its
+    own dtype) and each config's index among them, ``(C,)``."""
     names = list(columns)
     arrays = [np.asarray(columns[name]).reshape(-1, 1) for name in names]
     size = max(a.shape[0] for a in arrays)
     stacked = np.concatenate([np.broadcast_to(a.astype(float), (size, 1)) for a in arrays], axis=1)
     unique, inverse = np.unique(stacked, axis=0, return_inverse=True)
     args = {name: unique[:, i:i + 1].astype(a.dtype) for i, (name, a) in enumerate(zip(names, arrays))}
-    return _rows(fn(**args), inverse.reshape(-1), len(unique))
+    return args, inverse.reshape(-1)
 
 
 def _rows(result, inverse, n_unique):

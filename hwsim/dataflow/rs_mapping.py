@@ -57,7 +57,7 @@ import numpy as np
 
 from ..units import ceil_div
 from .base import LayerBatch
-from .common import solve_per_unique
+from .common import distinct_rows, solve_per_unique
 from .rs_blocks import array_shape, channels, fold_and_replicate, loop_time, pe_block, spad_words
 from .stage import Words, datapath_passes, multicast_hops
 
@@ -128,7 +128,7 @@ def _choose(layers: LayerBatch, c, technology) -> Mapping:
     memory stays bounded however many there are), the choice per config, then the
     chosen numbers (0 on vector layers, which the shared stage costs)."""
     mac = np.flatnonzero(layers.is_mac[0])
-    glb_rows, glb_of = _distinct(c, _GLB_PARAMS)
+    glb_rows, glb_of = distinct_rows({name: c[name] for name in _GLB_PARAMS})
     shape = (len(glb_of), len(layers))
     out = {name: np.zeros(shape) for name in _PICKED + tuple(f"{w}.{t}" for w in ("glb", "dram") for t in _TENSORS)}
     sub = layers.take(mac)
@@ -158,13 +158,6 @@ def _choose(layers: LayerBatch, c, technology) -> Mapping:
                        output=glb_array.output * out["hops_output"] + psum_hops),
         active=out["active"], rows=out["rows"], cols=out["cols"],
         filter_sets=out["filter_sets"], glb_tiles=out["glb_tiles"])
-
-
-def _distinct(c, names):
-    """The distinct rows of the config columns ``names`` and each row's index among them."""
-    stacked = np.concatenate([np.asarray(c[n], dtype=float).reshape(-1, 1) for n in names], axis=1)
-    unique, inverse = np.unique(stacked, axis=0, return_inverse=True)
-    return {n: unique[:, i:i + 1].astype(np.asarray(c[n]).dtype) for i, n in enumerate(names)}, inverse.reshape(-1)
 
 
 @dataclass(frozen=True)
