@@ -16,13 +16,13 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import math
 import os
 import sys
 from pathlib import Path
 
 from .dataflow.registry import load_all_templates, load_template
 from .errors import HwsimError, UsageError
+from .report.json_data import json_safe
 from .workload import zoo
 from .workload.loaders import load_network
 
@@ -80,19 +80,6 @@ def report_json(report) -> dict:
         "totals": report.total.as_dict(),
         "layers": [dict(zip(report.columns, row)) for row in zip(*report.columns.values())],
     })
-
-
-def json_safe(value):
-    """``value`` with numpy scalars and arrays as Python values and non-finite floats as None."""
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):   # numpy scalar or array
-        return json_safe(value.tolist())
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 SPEC_OPTIONS = (("latency_cycles", "N"), ("latency_s", "S"), ("energy_pj", "PJ"), ("area_mm2", "MM2"),

@@ -4,6 +4,7 @@ Tests that read published data use the ``reference`` fixture (see refdata.py).
 """
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,10 @@ register_model("toy", "toymodels.toy")
 settings.register_profile("default", derandomize=True, deadline=None)
 settings.register_profile("explore", derandomize=False, deadline=None, max_examples=300)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+# Cached co-search cost tables (nasaic.costs) go to a fresh folder per test session, never to
+# the user's ~/.cache; subprocesses (the nasaic CLI tests) inherit it.
+os.environ.setdefault("HWSIM_CACHE_DIR", tempfile.mkdtemp(prefix="hwsim-test-cache-"))
 
 DATA = Path(__file__).parent / "data"
 

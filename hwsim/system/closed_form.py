@@ -120,21 +120,8 @@ def evaluate_chips(table: CostTable, config_index, task_slot, task_network=None,
     ok = table.feasible[task_cfg, net]
     lat = table.latency_s[task_cfg, net]                                    # inf where infeasible
     energy_t = table.energy_pj[task_cfg, net]
-    busy = np.zeros((n, n_slots))
-    start = np.zeros((n, n_tasks))
-    for s in range(n_slots):                                                # few slots: not a loop over chips
-        on = slot == s
-        mine = np.where(on, lat, 0.0)
-        stuck = np.isinf(mine)                                              # an infeasible task blocks its slot
-        finite = np.where(stuck, 0.0, mine)
-        before = np.cumsum(finite, axis=1) - finite                         # exclusive prefix sum
-        before = np.where(np.cumsum(stuck, axis=1) - stuck > 0, np.inf, before)
-        start = np.where(on, before, start)
-        busy[:, s] = mine.sum(axis=1)
+    busy, start, makespan, energy, feasible = combine_tasks(lat, energy_t, ok, slot, n_slots)
     finish = start + lat
-    makespan = busy.max(axis=1)
-    feasible = ok.all(axis=1)
-    energy = np.where(feasible, np.where(ok, energy_t, 0.0).sum(axis=1), np.nan)
     area = np.where(cfg >= 0, table.area_mm2[np.maximum(cfg, 0)], 0.0).sum(axis=1)
     clock = table.clock_hz[np.maximum(cfg[:, 0], 0)] if clock_hz is None else \
         np.broadcast_to(np.asarray(clock_hz, dtype=float), (n,))
@@ -157,6 +144,33 @@ def evaluate_chips(table: CostTable, config_index, task_slot, task_network=None,
                       feasible=feasible, meets_specs=meets_all, meets=meets, within_budget=in_budget, busy_s=busy,
                       task_start_s=start, task_finish_s=finish, task_latency_s=lat, task_energy_pj=energy_t,
                       task_feasible=ok, clock_hz=np.asarray(clock, dtype=float))
+
+
+def combine_tasks(latency_s, energy_pj, feasible, task_slot, n_slots: int):
+    """The chip-level closed form from per-task numbers, each (n, T): a slot runs its
+    tasks in the order listed (busy = their sum; a task starts when the previous one
+    on its slot ends; an infeasible task blocks its slot), the makespan is the largest
+    busy time and the energy the sum over tasks (NaN for an infeasible chip).
+
+    Returns ``(busy_s (n, S), task_start_s (n, T), makespan_s (n,), energy_pj (n,),
+    feasible (n,))``. Shared by :func:`evaluate_chips` and the co-search (``nasaic``),
+    whose per-task costs come from its own cached tables."""
+    lat, ok, slot = np.asarray(latency_s, dtype=float), np.asarray(feasible, dtype=bool), np.asarray(task_slot)
+    n, n_tasks = lat.shape
+    busy = np.zeros((n, n_slots))
+    start = np.zeros((n, n_tasks))
+    for s in range(n_slots):                                                # few slots: not a loop over chips
+        on = slot == s
+        mine = np.where(on, lat, 0.0)
+        stuck = np.isinf(mine)                                              # an infeasible task blocks its slot
+        finite = np.where(stuck, 0.0, mine)
+        before = np.cumsum(finite, axis=1) - finite                         # exclusive prefix sum
+        before = np.where(np.cumsum(stuck, axis=1) - stuck > 0, np.inf, before)
+        start = np.where(on, before, start)
+        busy[:, s] = mine.sum(axis=1)
+    chip_ok = ok.all(axis=1)
+    energy = np.where(chip_ok, np.where(ok, energy_pj, 0.0).sum(axis=1), np.nan)
+    return busy, start, busy.max(axis=1), energy, chip_ok
 
 
 def budget_usage(table: CostTable, config_index) -> dict[str, np.ndarray]:

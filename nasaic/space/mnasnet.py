@@ -257,3 +257,20 @@ def efficientnet_b0() -> dict:
     block 5 has 4 layers)."""
     e, k, l = (1, 6, 6, 6, 6, 6, 6), (3, 3, 5, 3, 5, 5, 3), (1, 2, 2, 3, 3, 4, 1)
     return as_dict(tuple(itertools.chain.from_iterable(zip(e, k, l, [True] * BLOCKS))))
+
+
+# -- genes: the space as 28 categorical choices (what a controller samples) ----------------------------
+
+#: options per gene, in KEYS order (block0_e, block0_k, block0_l, block0_se, block1_e, ...)
+GENE_OPTIONS = tuple(len(CHOICES[b][f]) for b in range(BLOCKS) for f in FIELDS)
+
+
+def decode(genes) -> tuple:
+    """The canonical choice tuple of 28 option indices (index into ``CHOICES[b][f]``)."""
+    return tuple(CHOICES[i // 4][FIELDS[i % 4]][int(g)] for i, g in enumerate(genes))
+
+
+def encode(choices) -> tuple[int, ...]:
+    """The 28 option indices of a choice mapping or canonical tuple (inverse of :func:`decode`)."""
+    key = canonical(choices)
+    return tuple(CHOICES[i // 4][FIELDS[i % 4]].index(v) for i, v in enumerate(key))

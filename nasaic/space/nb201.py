@@ -369,3 +369,27 @@ def cost_table(accelerators, dataset: str = "cifar10", arch_list=None, batch: in
         frame.loc[~frame["feasible"], ["latency_cycles", "energy_pj"]] = np.nan
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)
+
+
+# -- genes: the space as six categorical choices (what a controller samples) ---------------------------
+
+#: options per gene: the op on each of the cell's six edges, in arch-string order, as indices into OPS
+GENE_OPTIONS = (len(OPS),) * 6
+
+
+def decode(genes) -> str:
+    """The arch string of six op indices (edge order of the arch string)."""
+    ops = [OPS[int(g)] for g in genes]
+    return arch_string((tuple(ops[0:1]), tuple(ops[1:3]), tuple(ops[3:6])))
+
+
+def encode(arch_str: str) -> tuple[int, ...]:
+    """The six op indices of an arch string (inverse of :func:`decode`)."""
+    return tuple(OPS.index(op) for node in parse(arch_str) for op in node)
+
+
+def gene_index(genes) -> np.ndarray:
+    """Row of each gene vector ((n, 6) ints) in :func:`all_archs` order (base-5, first edge most
+    significant), so per-arch arrays in that order are indexed without building strings."""
+    genes = np.asarray(genes, dtype=np.int64)
+    return genes @ (len(OPS) ** np.arange(5, -1, -1))
