@@ -309,7 +309,8 @@ def cache_key(space, dataset, batch, bits, configs) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _cache_dir(cache_dir) -> Path | None:
+def cache_folder(cache_dir=None) -> Path | None:
+    """Where cached tables go: ``cache_dir``, else $HWSIM_CACHE_DIR, else ~/.cache/hwsim/costs; False: nowhere."""
     if cache_dir is False:
         return None
     if cache_dir is None:
@@ -378,7 +379,7 @@ def space_costs(space: str, dataset: str, configs, *, batch: int = 1, bits: int 
         _MEMORY.move_to_end(memory_key)
         return _MEMORY[memory_key]
     key = cache_key(space, dataset, batch, bits, configs)
-    folder = _cache_dir(cache_dir)
+    folder = cache_folder(cache_dir)
     path = None if folder is None else folder / f"costs-{space}-{dataset}-{key[:24]}.npz"
     parts = int(np.prod(nb201.GENE_OPTIONS)) if space == "nb201" else 1 + _UNITS
     arrays = None if path is None else _load(path, key, (len(configs), parts))

@@ -89,8 +89,8 @@ class Optimum:
     latency_s: float
     energy_pj: float
     area_mm2: float
-    chips_considered: int
-    candidates_considered: int
+    chips_considered: int        # chips (partition x configs) kept by the budget/spec filters (brute: all)
+    candidates_considered: int   # (partial) designs built
     seconds: float
     reason: str = ""             # if infeasible: which constraint no design meets
 

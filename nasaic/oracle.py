@@ -258,28 +258,63 @@ def cross_validate(model, keys, y, folds: int = 5, seed: int = 0, design=None) -
             "rmse": float(np.sqrt(np.mean(np.concatenate(sq)))), "folds": folds, "seed": seed}
 
 
+def _cached_cv(keys, y, candidates, folds, seed, cache_dir, compute) -> list[dict]:
+    """The candidates' cross-validation results, computed once and kept as JSON beside the
+    cost tables (keyed by the table's data, the candidates, folds, seed and this module's
+    source), since CV is most of a surrogate's set-up time and is deterministic."""
+    import hashlib
+    import json
+    from pathlib import Path
+
+    from .costs import cache_folder
+    folder = cache_folder(cache_dir)
+    text = json.dumps([[list(map(str, k)) for k in keys], list(map(float, y)), [m.name for m in candidates],
+                       folds, seed, Path(__file__).read_text()])
+    path = None if folder is None else folder / f"surrogate-cv-{hashlib.sha256(text.encode()).hexdigest()[:24]}.json"
+    if path is not None and path.is_file():
+        try:
+            cv = json.loads(path.read_text())
+            if isinstance(cv, list) and len(cv) == len(candidates):
+                return cv
+        except (OSError, ValueError):
+            pass                            # unreadable: computed again and rewritten
+    cv = compute()
+    if path is not None:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(cv))
+            tmp.replace(path)
+        except OSError:
+            pass                            # a cache that cannot be written costs only time
+    return cv
+
+
 class SurrogateOracle(_Cached):
     """A numpy-only accuracy predictor for the MnasNet space, fitted on the whole table
     after picking the candidate with the best seeded K-fold CV Spearman (``self.cv`` holds
     every candidate's CV numbers, ``self.chosen`` the winner's)."""
 
-    def __init__(self, reference_dir=None, folds: int = 5, seed: int = 0, candidates=None):
+    def __init__(self, reference_dir=None, folds: int = 5, seed: int = 0, candidates=None, cache_dir=None):
         super().__init__()
         self.space = "mnasnet"
         keys = mnasnet.table_keys(reference_dir)
         y = mnasnet.table(reference_dir)["val_top1"].to_numpy(float)
         candidates = CANDIDATES if candidates is None else candidates
         designs: dict = {}
-        self.cv = []
-        for m in candidates:
+
+        def design(m):
             kind = getattr(m, "kind", type(m).__name__)
             if kind not in designs:
                 designs[kind] = m.design(keys)
-            self.cv.append(cross_validate(m, keys, y, folds, seed, designs[kind]))
+            return designs[kind]
+
+        self.cv = _cached_cv(keys, y, candidates, folds, seed, cache_dir,
+                             lambda: [cross_validate(m, keys, y, folds, seed, design(m)) for m in candidates])
         best = max(range(len(candidates)), key=lambda i: self.cv[i]["spearman"])
         self.chosen = self.cv[best]
         model = candidates[best]
-        self.model = model.fit_design(designs[getattr(model, "kind", type(model).__name__)], y)
+        self.model = model.fit_design(design(model), y)
         self.source = f"surrogate:mnasnet/{self.model.name}"
 
     def predict_many(self, archs) -> np.ndarray:

@@ -51,7 +51,7 @@ def solve(problem: Problem) -> GroundTruth:
         lat, energy, ok = task.costs.cost_all(task.enumerable_genes)
         tables.append(TaskTable(latency_s=lat, energy_pj=energy, feasible=ok, accuracy=task.enumerable_accuracy()))
     configs = ConfigTable(area_mm2=problem.config_area_mm2, pes=problem.config_pes,
-                          noc_bw_bytes_per_cycle=problem.config_noc_bw)
+                          noc_bw_bytes_per_cycle=problem.config_noc_bw, sram_bytes=problem.config_sram_bytes)
     specs = {}
     for key, bound in problem.limits.items():
         if key == "latency_cycles":

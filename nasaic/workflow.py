@@ -98,8 +98,8 @@ def truth_json(truth: GroundTruth) -> dict:
 
 
 def report(folder, problem: Problem | None = None) -> Path:
-    """Rewrite ``folder/report.md`` from its spec.json, designs.parquet and baseline.parquet,
-    re-solving the exact optimum only if optimum.json is missing."""
+    """Rewrite ``folder/report.md`` from its spec.json, designs.parquet and baseline.parquet
+    (the exact optimum is solved again: it takes seconds, and the cost tables are cached)."""
     folder = Path(folder)
     for name in ("spec.json", "designs.parquet"):
         if not (folder / name).is_file():

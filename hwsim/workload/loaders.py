@@ -1,4 +1,7 @@
-"""One entry point for "a network the user named": a zoo name or a layer file.
+"""One entry point for "a network the user named": a zoo name, a layer file or an ONNX model.
+
+A path ending in ``.onnx`` is an ONNX model, imported by
+:func:`hwsim.workload.onnx_import.load_onnx` (the ``hwsim[onnx]`` extra).
 
 Layer files are recognised by their header (its first non-blank, non-comment
 line, with spaces around the commas and a byte-order mark allowed): MAESTRO layer
@@ -20,12 +23,19 @@ FORMATS = "a MAESTRO layer table ('layer,type,stride,...'), a SCALE-Sim topology
           "or a SCALE-Sim GEMM topology ('Layer, M, N, K')"
 
 
-def load_network(name_or_path, batch: int | None = None, bits: int | None = None) -> Network:
-    """A zoo network (``"resnet50"``) or a MAESTRO / SCALE-Sim CSV file."""
+def load_network(name_or_path, batch: int | None = None, bits: int | None = None,
+                 skip_unsupported: bool = False) -> Network:
+    """A zoo network (``"resnet50"``), a MAESTRO / SCALE-Sim CSV file or an ONNX model
+    (``.onnx``). ``skip_unsupported`` (ONNX only) costs ops the importer does not know as
+    zero, with a warning listing them, instead of raising."""
     if not isinstance(name_or_path, (str, os.PathLike)):
-        raise WorkloadError(f"field 'network' = {name_or_path!r}: expected a zoo name or a .csv path; "
-                            f"valid names: {zoo.network_names()}")
+        raise WorkloadError(f"field 'network' = {name_or_path!r}: expected a zoo name, a .csv or an .onnx "
+                            f"path; valid names: {zoo.network_names()}")
     path = Path(name_or_path)
+    if path.suffix.lower() == ".onnx":
+        from .onnx_import import load_onnx      # imports onnx only when a model is read
+        return load_onnx(path, batch=batch, bits=8 if bits is None else bits,
+                         skip_unsupported=skip_unsupported)
     if path.suffix.lower() != ".csv":
         kwargs = {k: v for k, v in (("batch", batch), ("bits", bits)) if v is not None}
         return zoo.get_network(str(name_or_path), **kwargs)

@@ -11,6 +11,7 @@ network can be costed by ``hwsim.evaluate`` / ``evaluate_many`` / ``hwsim.system
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from hwsim.errors import SpecError
@@ -20,11 +21,14 @@ DEFAULT_REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference"
 
 
 def reference_dir(path=None) -> Path:
-    """The reference-data folder (``path`` or the repository's ../shared/reference);
+    """The reference-data folder (``path``, else ``$NASAIC_REFERENCE``, else the repository's
+    ../shared/reference);
     a clear SpecError if it or its ``nasbench/`` subfolder is missing."""
-    root = DEFAULT_REFERENCE if path is None else Path(path)
+    if path is None:
+        path = os.environ.get("NASAIC_REFERENCE") or DEFAULT_REFERENCE
+    root = Path(path)
     if not (root / "nasbench").is_dir():
-        raise SpecError(f"field 'reference_dir' = '{root}': no nasbench/ folder there; pass the folder "
+        raise SpecError(f"field 'reference_dir' = '{root}': no nasbench/ folder there; set $NASAIC_REFERENCE to (or pass) the folder "
                         "holding nasbench/nb201_accuracy.csv and nasbench/accel_nasbench_mnas.csv")
     return root
 

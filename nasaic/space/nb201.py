@@ -278,9 +278,13 @@ def sample(n: int, seed: int) -> list[str]:
 
 # -- costs of the whole space from its few distinct layer shapes ---------------------------------------
 
-def _cell_counts(arch_str: str, fold_zeros: bool, input_is_zero: bool) -> Counter:
-    steps, _ = _cell_plan(arch_str, fold_zeros, input_is_zero)
-    return Counter(s[0] if s[0] != "add" else f"add{len(s[2])}" for s in steps)
+@functools.lru_cache(maxsize=None)
+def _cell_counts(arch_str: str, fold_zeros: bool, input_is_zero: bool) -> tuple[tuple[str, int], ...]:
+    """(kind, count) of the layers of one cell, and whether its output is the zero tensor
+    (cached: the 15,625 archs x 15 cells repeat few (arch, input) pairs)."""
+    steps, cell_out = _cell_plan(arch_str, fold_zeros, input_is_zero)
+    counts = Counter(s[0] if s[0] != "add" else f"add{len(s[2])}" for s in steps)
+    return tuple(sorted(counts.items())), cell_out is None
 
 
 KINDS = ("nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3", "add2", "add3")
@@ -296,11 +300,9 @@ def layer_counts(arch_list, fold_zeros: bool = True) -> np.ndarray:
             # cell 1 of stage 1 reads the stem; later ones read a zero tensor if a cell outputs zero
             zero_in = False
             for cell in range(CELLS_PER_STAGE):
-                c = _cell_counts(arch, fold_zeros, zero_in)
-                for kind, n in c.items():
+                kinds, zero_in = _cell_counts(arch, fold_zeros, zero_in)
+                for kind, n in kinds:
                     counts[row, stage * len(KINDS) + col[kind]] += n
-                _, cell_out = _cell_plan(arch, fold_zeros, zero_in)
-                zero_in = cell_out is None
     return counts
 
 

@@ -114,8 +114,9 @@ def test_looser_specs_more_budget_more_slots_never_lower_the_optimum(seed):
     for key in kw["specs"]:
         looser = dict(kw, specs={**kw["specs"], key: kw["specs"][key] * 1.5 + 0.5})
         assert _objective(exact_optimum(tasks, configs, **looser)) >= base
-    more = Budget(pes=(kw["budget"].pes + 3) if kw["budget"] else None)
-    assert _objective(exact_optimum(tasks, configs, **dict(kw, budget=more))) >= base
+    if kw["budget"] is not None:
+        more = dataclasses.replace(kw["budget"], pes=kw["budget"].pes + 3)
+        assert _objective(exact_optimum(tasks, configs, **dict(kw, budget=more))) >= base
     if kw["slots"] < 4:
         assert _objective(exact_optimum(tasks, configs, **dict(kw, slots=kw["slots"] + 1))) >= base
 
