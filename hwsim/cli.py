@@ -2,6 +2,8 @@
 
     hwsim eval --network resnet50 --template dla --set pes=1024 [--csv out.csv] [--json]
     hwsim chip chip.yaml [--simulate] [--gantt out.png] [--json] [--spec-latency-cycles N ...]
+    hwsim sweep spec.yaml --out results/ [--workers N | --scheduler ADDR] [--resume] [--json]
+    hwsim report results/ --out reports/x/ [--json]
     hwsim templates
     hwsim networks
 
@@ -105,6 +107,41 @@ def cmd_chip(args) -> int:
     return 0
 
 
+def cmd_sweep(args) -> int:
+    from .sweep import run_sweep
+
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"field '--workers' = {args.workers}: expected an integer >= 1")
+    result = run_sweep(args.spec, args.out, workers=args.workers, scheduler=args.scheduler, executor=args.executor,
+                       resume=args.resume)
+    if args.json:
+        print(json.dumps(json_safe(result.as_dict()), allow_nan=False))
+        return 0
+    print(f"{result.name}: {result.points:,} points ({result.feasible:,} feasible rows of {result.rows:,}) in "
+          f"{result.out}; {result.points_run:,} run in {result.seconds:.1f} s ({result.points_per_s:,.0f} points/s, "
+          f"{result.executor}, {result.workers} worker(s)); {result.chunks_skipped} chunk(s) resumed")
+    for best in result.best:
+        params = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in best["parameters"].items())
+        print(f"  best {best['objective']} ({best['sense']}) on {best['network']}: {best['value']:.6g} at point "
+              f"{best['point']} ({params})")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from .report.sweep_report import write_sweep_report
+
+    objectives = [o.strip() for o in args.objectives.split(",") if o.strip()] if args.objectives else None
+    paths = write_sweep_report(str(args.results), str(args.out), objectives=objectives, title=args.title)
+    shown = {k: ([str(p) for p in v] if isinstance(v, (list, tuple)) else str(v) if isinstance(v, os.PathLike) else v)
+             for k, v in paths.items()}
+    if args.json:
+        print(json.dumps(json_safe(shown), allow_nan=False, default=str))
+    else:
+        for key, value in shown.items():
+            print(f"{key}: {', '.join(value) if isinstance(value, list) else value}")
+    return 0
+
+
 def cmd_templates(args) -> int:
     from .report.text import format_templates
 
@@ -150,6 +187,28 @@ def build_parser() -> argparse.ArgumentParser:
         ch.add_argument(f"--spec-{key.replace('_', '-')}", dest=f"spec_{key}", type=float, metavar=metavar,
                         help=f"spec: {key} <= {metavar} (overrides the file's specs.{key})")
     ch.set_defaults(func=cmd_chip)
+    sw = sub.add_parser("sweep", help="design-space sweep of a template (YAML spec) into a Parquet dataset")
+    sw.add_argument("spec", type=Path, help="sweep spec YAML (e.g. specs/sweeps/dla_grid.yaml)")
+    sw.add_argument("--out", type=Path, required=True, help="output folder: part-*.parquet and _sweep.json")
+    where = sw.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, default=None, metavar="N",
+                       help="local worker processes (default: all cores above 100,000 points, else serial); "
+                            "with --executor dask, the LocalCluster's workers")
+    where.add_argument("--scheduler", default=None, metavar="ADDR",
+                       help="run on an existing Dask cluster, e.g. tcp://host:8786 (needs hwsim[dask])")
+    sw.add_argument("--executor", choices=("serial", "processes", "dask"), default=None,
+                    help="force an executor (dask without --scheduler: an embedded LocalCluster)")
+    sw.add_argument("--resume", action="store_true", help="continue the sweep in --out, skipping written chunks")
+    sw.add_argument("--json", action="store_true", help="print one JSON object (points, feasible, seconds, "
+                    "points_per_s, out, best per objective)")
+    sw.set_defaults(func=cmd_sweep)
+    rp = sub.add_parser("report", help="Markdown + HTML report with plots of a sweep's results")
+    rp.add_argument("results", type=Path, help="a sweep's output folder or a Parquet file")
+    rp.add_argument("--out", type=Path, required=True, help="report folder (report.md, report.html, PNGs)")
+    rp.add_argument("--objectives", default=None, metavar="A,B,..", help="objective columns (default: the sweep's)")
+    rp.add_argument("--title", default=None, help="report title")
+    rp.add_argument("--json", action="store_true", help="print the written paths as one JSON object")
+    rp.set_defaults(func=cmd_report)
     sub.add_parser("templates", help="list templates, their parameters and defaults").set_defaults(func=cmd_templates)
     sub.add_parser("networks", help="list the model zoo").set_defaults(func=cmd_networks)
     return parser

@@ -129,7 +129,7 @@ class Problem:
 
     def split(self, genes):
         """(per-task arch genes list, slot configs (n, S), task slots (n, T)) of designs (n, D)."""
-        genes = np.asarray(genes, dtype=np.int64)
+        genes = _as_genes(genes)
         if genes.ndim == 1:
             genes = genes[None, :]
         if genes.ndim != 2 or genes.shape[1] != self.n_genes:
@@ -148,7 +148,7 @@ class Problem:
 
     def snap(self, genes) -> np.ndarray:
         """Designs with each table_only task's genes snapped to its nearest tabulated network."""
-        genes = np.array(genes, dtype=np.int64, ndmin=2)
+        genes = np.array(_as_genes(genes), ndmin=2)
         for task, sl in zip(self.tasks, self.task_slices):
             if task.table_only:
                 genes[:, sl] = task.snap(genes[:, sl])
@@ -238,6 +238,15 @@ class Problem:
     def random_genes(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """``n`` designs drawn uniformly, gene by gene."""
         return np.column_stack([rng.integers(0, k, size=n) for k in self.gene_options])
+
+
+def _as_genes(genes) -> np.ndarray:
+    """Genes as int64; integral floats are accepted, anything else (2.5, strings) is a SpecError."""
+    arr = np.asarray(genes)
+    if arr.dtype.kind in "iu" or arr.dtype.kind == "f" and np.isfinite(arr).all() and (arr == np.round(arr)).all():
+        return arr.astype(np.int64)
+    bad = arr[~(np.isfinite(arr) & (arr == np.round(arr)))][0] if arr.dtype.kind == "f" else arr.ravel()[0]
+    raise SpecError(f"field 'genes' = {bad!r} (dtype {arr.dtype}): expected integer option indices")
 
 
 def _limits(spec: Spec) -> dict[str, float]:

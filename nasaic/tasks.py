@@ -100,26 +100,37 @@ class TaskSpace:
 
     # -- accuracy ---------------------------------------------------------------------------
     def accuracy(self, genes) -> tuple[np.ndarray, list[str]]:
-        """(accuracy in percent, the oracle source of each) of already-snapped genes."""
-        values = np.empty(len(genes))
-        sources = []
-        for i, row in enumerate(np.asarray(genes, dtype=np.int64)):
+        """(accuracy in percent, the oracle source of each) of already-snapped genes. The
+        oracle is asked once per distinct network (a batch repeats networks: retries, scans)."""
+        genes = np.asarray(genes, dtype=np.int64).reshape(len(genes), -1)
+        if len(genes) == 0:
+            return np.empty(0), []
+        distinct, inverse = np.unique(genes, axis=0, return_inverse=True)
+        values, sources = np.empty(len(distinct)), []
+        for j, row in enumerate(distinct):
             key = tuple(int(g) for g in row)
             if key not in self._cache:
                 answer = self.oracle(self.module.decode(key))
                 self._cache[key] = (float(answer.accuracy), str(answer.source))
-            values[i], source = self._cache[key]
+            values[j], source = self._cache[key]
             sources.append(source)
-        return values, sources
+        inverse = inverse.reshape(-1)
+        return values[inverse], [sources[j] for j in inverse]
 
     def enumerable_accuracy(self) -> np.ndarray:
-        """Accuracy of every enumerable network (from the table: exact)."""
+        """Accuracy of every enumerable network (from the table: exact); computed once."""
+        cached = self.__dict__.get("_enumerable_accuracy")
+        if cached is not None:
+            return cached.copy()
         oracle = self.oracle
         if isinstance(oracle, TableThenSurrogate):
             oracle = oracle.table
         if not isinstance(oracle, TabularOracle):
-            return self.accuracy(self.enumerable_genes)[0]
-        return np.array([oracle(self.module.decode(g)).accuracy for g in self.enumerable_genes])
+            values = self.accuracy(self.enumerable_genes)[0]
+        else:
+            values = np.array([oracle(self.module.decode(g)).accuracy for g in self.enumerable_genes])
+        self._enumerable_accuracy = values
+        return values.copy()
 
     @property
     def oracle_source(self) -> str:

@@ -47,6 +47,7 @@ BUILTIN_MODELS: Mapping[str, str] = MappingProxyType({
     "row_stationary": "hwsim.dataflow.row_stationary",
     "systolic": "hwsim.dataflow.systolic",
     "roofline": "hwsim.dataflow.roofline",
+    "gpu_kernels": "hwsim.dataflow.gpu_kernels",
     "maestro_kcp": "hwsim.dataflow.maestro_kcp",
     "maestro_rs": "hwsim.dataflow.maestro_rs",
 })

@@ -1,35 +1,26 @@
 """Reports of design-space sweeps and of single evaluations: Markdown and a standalone HTML page.
 
-``write_sweep_report(source, out_dir)`` reads a sweep (a DataFrame, a Parquet file or
-a folder of Parquet parts) and writes ``report.md``, ``report.html`` (the same
-content, its PNGs embedded as base64 data URIs, so the page is one file to share)
-and the PNGs beside them. ``write_evaluate_report`` does the same for one
-``hwsim.evaluate`` result. Plots come from ``hwsim.report.plots``.
+``write_sweep_report(source, out_dir)`` reads a sweep (DataFrame, Parquet file or folder of parts)
+and writes ``report.md``, ``report.html`` (same content, PNGs embedded as base64 data URIs: one file
+to share) and the PNGs; ``write_evaluate_report`` does it for one ``hwsim.evaluate`` result.
 
-How a frame is read:
+* **Points** are told apart by ``point`` (sweeps), else ``config`` (``evaluate_many``). Rows of
+  one point (its layers, with a ``layer`` column; its networks, in a sweep of several) run one
+  after another, so ``latency_*``, ``energy_*``, ``macs``, ``compute_cycles``, ``*_accesses``,
+  ``*_traffic_bytes`` are summed; a point is feasible if all its rows are. Infeasible points
+  are counted, their commonest ``error`` listed, and never on the front.
+* **Objectives** (2 to 4; a dict column -> 'min'|'max', or a list of ``column`` or ``column:max``):
+  by default whichever of ``latency_cycles``, ``energy_pj``, ``area_mm2`` (minimised) it has.
+* **Parameters** (swept columns), by default every column that is neither an objective nor a
+  result (in ``RESULT_COLUMNS``, ``energy_*``, ``latency_*``, ``layer_*``, ``*_accesses``) and
+  is constant over a point's rows (so per-layer traffic is never one), nor, with ``<level>_accesses``
+  columns, a level's ``<level>_bw_bytes_per_cycle`` (unless ``layer_<level>_bw_bytes_per_cycle``
+  is there too: a sweep renamed the level's column, so this one is the swept parameter).
 
-* **Design points.** A row is one design point, or (frames with a ``layer`` column,
-  as ``evaluate_many(per_layer=True)`` and layers-mode sweeps write) one layer of one;
-  points are told apart by ``point`` (sweeps), else ``config`` (``evaluate_many``).
-  Per-layer rows are summed per point (``latency_*``, ``energy_*``, ``macs``): layers
-  run one after another. A point is feasible if all its rows are (``feasible``
-  column; all feasible without it); infeasible points are counted, their most common
-  ``error`` listed, and never on the Pareto front.
-* **Objectives** (column -> 'min'|'max', 2 to 4): by default those of
-  ``latency_cycles``, ``energy_pj``, ``area_mm2`` (all minimised) that the frame has.
-* **Parameters** (the swept columns): by default every column that is not a result
-  -- not one of ``RESULT_COLUMNS``, not ``energy_*``/``latency_*``/``*_accesses`` and,
-  in per-layer frames, constant over a point's layers (so the per-layer traffic
-  ``<level>_bytes`` is a result there, while in a totals frame ``l2_bytes`` is the
-  swept buffer size). Pass ``parameters`` to name them exactly.
-
-Plots: the Pareto set in every 2-D projection of the objectives; parameter
-sensitivity (per parameter value, the best and the median objective over the
-feasible points having it); and for one *featured* point (the best on the first
-objective) its per-layer energy stacked by level and its layers on a roofline of
-the outermost memory level (its ``<level>_bytes`` and ``<level>_bw_bytes_per_cycle``,
-e.g. ``dram``). A plot the frame cannot support is skipped with a note saying why.
-Input is checked first: bad input raises SpecError naming the argument or file.
+Plots (``hwsim.report.plots``): the Pareto set in each 2-D projection of the objectives;
+sensitivity (per parameter value, the best and median objective of its feasible points); for the
+point best on the first objective, per-layer energy by level and the DRAM roofline. A plot the
+frame cannot support is skipped with a note. Bad input raises SpecError naming argument or file.
 """
 
 from __future__ import annotations
@@ -37,7 +28,9 @@ from __future__ import annotations
 import base64
 import html
 import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -45,15 +38,17 @@ from ..errors import SpecError
 from .plots import _column, _figure, _finish, _goals, axis_label, pareto_projections, pareto_rows, roofline, \
     stacked_bars
 
-__all__ = ["RESULT_COLUMNS", "load_results", "write_evaluate_report", "write_sweep_report"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["SweepSummary", "load_results", "summarize_sweep", "write_evaluate_report", "write_sweep_report"]
 
 DEFAULT_OBJECTIVES = {"latency_cycles": "min", "energy_pj": "min", "area_mm2": "min"}
-KEYS = ("point", "config")
 RESULT_COLUMNS = frozenset({
     "point", "config", "design", "template", "layer_index", "layer", "op", "macs", "feasible", "error", "bound",
     "latency_cycles", "latency_s", "compute_cycles", "utilization", "energy_pj", "area_mm2", "peak_macs_per_cycle",
-    "edp", "edp_pj_cycles", "energy_delay_product"})
-SUMMED_PREFIXES = ("energy_", "latency_")
+    "edp_pj_s", "network"})
+SUMMED_PREFIXES, SUMMED_SUFFIXES = ("energy_", "latency_"), ("_accesses", "_traffic_bytes")
 TOP_ROWS = 20          # rows of the Pareto table and bars of the totals-only energy plot
 MAX_SCATTER = 20_000   # dominated points drawn in the projections (a seeded sample beyond)
 MAX_PARAMETERS = 6     # panels per objective in the sensitivity plot
@@ -61,13 +56,11 @@ BINS = 10              # a numeric parameter with more distinct values is binned
 PLOTS = ("pareto.png", "sensitivity.png", "layer_energy.png", "roofline.png")
 
 
-# ---------------------------------------------------------------- input
-
 def load_results(source):
     """``source`` as a DataFrame: a DataFrame as is, a Parquet file or a folder of parts read."""
     import pandas as pd
     if isinstance(source, pd.DataFrame):
-        frame, where = source, ""
+        frame = source
     elif isinstance(source, (str, os.PathLike)):
         path = Path(source)
         if not path.exists():
@@ -79,56 +72,51 @@ def load_results(source):
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise SpecError(f"{path}: cannot read as Parquet ({reason}); expected a Parquet file or a folder of "
                             f"Parquet parts") from None
-        where = f" ({path})"
     else:
         raise SpecError(f"field 'source' = {type(source).__name__}: expected a DataFrame, a Parquet file or a folder")
     if len(frame) == 0:
-        raise SpecError(f"field 'source'{where}: no rows; expected a sweep's results")
+        raise SpecError(f"field 'source'{'' if frame is source else f' ({source})'}: no rows; expected results")
     return frame
 
 
-def _is_result(column: str) -> bool:
-    return column in RESULT_COLUMNS or column.startswith(SUMMED_PREFIXES) or column.endswith("_accesses")
-
-
 def _designs(frame):
-    """(one row per design point, key column, per-layer?): per-layer rows summed per point."""
-    per_layer = "layer" in frame.columns
-    key = next((k for k in KEYS if k in frame.columns), "design")
-    if key == "design":
-        frame = frame.assign(design=0 if per_layer else np.arange(len(frame)))
-    if "feasible" not in frame.columns:
-        frame = frame.assign(feasible=True)
-    if "error" not in frame.columns:
-        frame = frame.assign(error="")
-    if not per_layer:
-        return frame.reset_index(drop=True), key, frame, per_layer
+    """(one row per design point, key column, frame, per-layer?): per-layer rows summed per point."""
     import pandas as pd
-    numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c]) and c != key]
-    summed = [c for c in numeric if c.startswith(SUMMED_PREFIXES) or c == "macs"]
+    per_layer = "layer" in frame.columns
+    key = next((k for k in ("point", "config") if k in frame.columns), "design")
+    defaults = {"design": 0 if per_layer else np.arange(len(frame)), "feasible": True, "error": ""}
+    frame = frame.assign(**{c: v for c, v in defaults.items() if c not in frame.columns})
+    if not (per_layer or frame[key].duplicated().any()):     # else a point has rows per layer or network
+        return frame.reset_index(drop=True), key, frame, False
+    summed = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c]) and c != key and (
+        c.startswith(SUMMED_PREFIXES) or c.endswith(SUMMED_SUFFIXES) or c in ("macs", "compute_cycles"))]
     first = [c for c in frame.columns if c not in summed and c not in (key, "feasible", "error")]
     grouped = frame.groupby(key, sort=False)
     designs = pd.concat([grouped[summed].sum(), grouped[first].first(), grouped["feasible"].all()], axis=1)
     errors = frame[frame["error"].astype(str) != ""].groupby(key, sort=False)["error"].first()
     designs["error"] = errors.reindex(designs.index).fillna("")
-    designs.loc[~designs["feasible"], summed] = np.nan
+    designs.loc[~designs["feasible"], summed] = np.nan   # as evaluate_many's totals: no partial sums
     if "latency_cycles" in summed:
         designs.loc[~designs["feasible"], "latency_cycles"] = np.inf
-    return designs.reset_index(), key, frame, per_layer
+    if {"edp_pj_s", "energy_pj", "latency_s"} <= set(designs.columns):   # a product: recomputed from sums
+        designs["edp_pj_s"] = designs["energy_pj"] * designs["latency_s"]
+    return designs.reset_index(), key, frame, True
 
 
-def _parameters(frame, designs, key, per_layer, parameters):
+def _parameters(frame, key, grouped, parameters, goals):
     """The swept parameter columns (see the module docstring for the default rule)."""
     if parameters is None:
-        names = [c for c in frame.columns if c != key and not _is_result(c)]
+        levels = {c[:-len("_accesses")] for c in frame.columns if c.endswith("_accesses")}
+        level_bw = {f"{v}_bw_bytes_per_cycle" for v in levels if f"layer_{v}_bw_bytes_per_cycle" not in frame}
+        names = [c for c in frame.columns if c != key and c not in goals and c not in RESULT_COLUMNS | level_bw
+                 and not c.startswith(SUMMED_PREFIXES + ("layer_",)) and not c.endswith("_accesses")]
     elif isinstance(parameters, (str, bytes)) or not all(isinstance(p, str) for p in parameters):
         raise SpecError(f"field 'parameters' = {parameters!r}: expected a list of column names")
+    elif missing := [p for p in parameters if p not in frame.columns]:
+        raise SpecError(f"field 'parameters' = {missing[0]!r}: no such column; columns are {list(frame.columns)}")
     else:
         names = list(parameters)
-        for p in names:
-            if p not in frame.columns:
-                raise SpecError(f"field 'parameters' = {p!r}: no such column; columns are {list(frame.columns)}")
-    if per_layer and names:
+    if grouped and names:
         varies = frame.groupby(key, sort=False)[names].nunique(dropna=False).max() > 1
         if parameters is not None and varies.any():
             raise SpecError(f"field 'parameters' = {varies[varies].index[0]!r}: varies between the layers of a "
@@ -143,74 +131,86 @@ def _objectives(objectives, designs) -> dict:
         if len(objectives) < 2:
             raise SpecError(f"field 'objectives' = None: the frame has {sorted(objectives) or 'none'} of the "
                             f"default objectives {list(DEFAULT_OBJECTIVES)}; pass objectives={{column: 'min'|'max'}}")
+    if isinstance(objectives, (list, tuple)) and all(isinstance(o, str) for o in objectives):
+        objectives = dict(o.rsplit(":", 1) if ":" in o else (o, "min") for o in objectives)   # "accuracy:max"
     goals = _goals(objectives)
     for column in goals:
         _column(designs, column, f"objectives[{column!r}]")
     return goals
 
 
-# ---------------------------------------------------------------- tables
+@dataclass(frozen=True)
+class SweepSummary:
+    """What a sweep report shows: ``frame`` (the rows read), ``designs`` (one row per point),
+    ``feasible`` (those feasible, finite objectives), ``front`` (their Pareto set, best first)."""
+
+    frame: "pd.DataFrame"
+    designs: "pd.DataFrame"
+    feasible: "pd.DataFrame"
+    front: "pd.DataFrame"
+    key: str
+    per_layer: bool       # rows are layers
+    grouped: bool         # a point has several rows (layers, networks), summed in ``designs``
+    objectives: dict
+    parameters: list
+
+
+def summarize_sweep(source, *, objectives=None, parameters=None) -> SweepSummary:
+    """Read and check ``source`` (see ``write_sweep_report``) and find its Pareto set."""
+    designs, key, frame, grouped = _designs(load_results(source))
+    goals = _objectives(objectives, designs)
+    params = _parameters(frame, key, grouped, parameters, goals)
+    finite = np.all([np.isfinite(designs[c].to_numpy(dtype=float)) for c in goals], axis=0)
+    feasible = designs[designs["feasible"].to_numpy(dtype=bool) & finite].reset_index(drop=True)
+    first = next(iter(goals))
+    front = (feasible[pareto_rows(feasible, goals)] if len(feasible) else feasible).sort_values(
+        first, ascending=goals[first] == "min", kind="stable")
+    return SweepSummary(frame, designs, feasible, front, key, "layer" in frame, grouped, goals, params)
+
 
 def _cell(value) -> str:
-    if isinstance(value, (bool, np.bool_)):
-        return str(bool(value))
-    if isinstance(value, (int, np.integer)):
-        return f"{int(value):,}"
     if isinstance(value, (float, np.floating)):
-        return f"{value:,.0f}" if value.is_integer() and abs(value) < 1e7 else f"{value:.4g}"
-    return str(value)
+        return f"{value:,.0f}" if value.is_integer() and abs(value) < 1e5 else f"{value:.4g}"
+    return f"{int(value):,}" if isinstance(value, (int, np.integer)) and not isinstance(value, bool) else str(value)
 
 
 def _table(frame, columns):
-    return ("table", [str(c) for c in columns], [[_cell(v) for v in row] for row in frame[columns].to_numpy()])
+    values = zip(*(frame[c].tolist() for c in columns))          # per column: ints stay ints
+    return ("table", [str(c) for c in columns], [[_cell(v) for v in row] for row in values])
 
 
-def _count_blocks(designs, frame, per_layer, n_front):
-    ok = designs["feasible"].to_numpy(dtype=bool)
-    rows = [["design points", _cell(len(designs))], ["feasible", _cell(int(ok.sum()))],
-            ["infeasible", _cell(int((~ok).sum()))], ["Pareto-optimal", _cell(n_front)]]
-    if per_layer:
-        rows.insert(1, ["rows (point x layer)", _cell(len(frame))])
-    blocks = [("h", 2, "Counts"), ("table", ["", "count"], rows)]
+def _summary_blocks(s: SweepSummary):
+    """Counts (with the commonest reasons of infeasibility) and the swept parameters."""
+    ok = s.designs["feasible"].to_numpy(dtype=bool)
+    rows = [["design points", len(s.designs)]] + ([["rows (per layer or network)", len(s.frame)]] if s.grouped else [])
+    rows += [["feasible", int(ok.sum())], ["infeasible", int((~ok).sum())], ["Pareto-optimal", len(s.front)]]
+    blocks = [("h", 2, "Counts"), ("table", ["", "count"], [[a, _cell(n)] for a, n in rows])]
     if (~ok).any():
-        errors = designs.loc[~ok, "error"].astype(str).replace("", "(no reason given)").value_counts().head(5)
+        errors = s.designs.loc[~ok, "error"].astype(str).replace("", "(no reason given)").value_counts().head(5)
         blocks += [("p", "Most common reasons a point is infeasible:"),
                    ("table", ["points", "error"], [[_cell(int(n)), e] for e, n in errors.items()])]
-    return blocks
-
-
-def _parameter_blocks(designs, parameters):
-    if not parameters:
-        return [("h", 2, "Parameters"), ("note", "no swept parameter columns found")]
+    blocks.append(("h", 2, "Parameters"))
+    if not s.parameters:
+        return blocks + [("note", "no swept parameter columns found")]
     rows = []
-    for p in parameters:
-        values = designs[p].drop_duplicates()
-        try:
-            ordered = sorted(values.tolist())
-        except TypeError:                     # mixed types: sort as text
-            ordered = sorted(values.tolist(), key=str)
-        shown = ", ".join(_cell(v) for v in ordered[:8]) + (" ..." if len(values) > 8 else "")
-        rows.append([p, _cell(len(values)), shown])
-    return [("h", 2, "Parameters"), ("table", ["parameter", "distinct values", "values"], rows)]
+    for p in s.parameters:
+        values = sorted(s.designs[p].drop_duplicates().tolist(), key=lambda v: (isinstance(v, str), v))
+        rows.append([p, _cell(len(values)), ", ".join(map(_cell, values[:8])) + (" ..." if len(values) > 8 else "")])
+    return blocks + [("table", ["parameter", "distinct values", "values"], rows)]
 
 
 def _best_blocks(feasible, key, parameters, goals):
     rows = []
     for column, goal in goals.items():
         values = feasible[column].to_numpy(dtype=float)
-        i = int(np.nanargmin(values) if goal == "min" else np.nanargmax(values))
-        row = feasible.iloc[i]
-        rows.append([column, goal, _cell(row[key])] + [_cell(row[c]) for c in list(goals) + parameters])
-    return [("h", 2, "Best point per objective"),
-            ("table", ["objective", "goal", key] + list(goals) + parameters, rows)]
+        i = int(np.argmin(values) if goal == "min" else np.argmax(values))
+        rows.append([column, goal] + [_cell(feasible[c].iloc[i]) for c in [key] + list(goals) + parameters])
+    return [("h", 2, "Best point per objective"), ("table", ["objective", "goal", key, *goals, *parameters], rows)]
 
-
-# ---------------------------------------------------------------- plots
 
 def _sensitivity(feasible, parameters, goals, out) -> Path:
-    """Small multiples: one row per objective, one panel per parameter; per parameter
-    value (quantile bins for a numeric parameter with many values) the best and the
-    median objective over the feasible points having it."""
+    """Small multiples, a row per objective and a panel per parameter: per parameter value (quantile
+    bins for a numeric parameter with many values), the best and the median objective of its points."""
     import pandas as pd
     shown = parameters[:MAX_PARAMETERS]
     fig = _figure((3.0 * len(shown) + 0.5, 2.6 * len(goals) + 0.5))
@@ -247,88 +247,58 @@ def _sensitivity(feasible, parameters, goals, out) -> Path:
 
 
 def _featured_blocks(layers, bw, out_dir, name):
-    """Per-layer energy by level and the roofline of one design's layer rows."""
-    blocks, plots = [], []
-    levels = [c[len("energy_"):-len("_pj")] for c in layers.columns
-              if c.startswith("energy_") and c.endswith("_pj") and c != "energy_pj"]
-    if levels:
-        split = [f"energy_{v}_pj" for v in levels]
-        long = layers[["layer"] + split].melt(id_vars=["layer"], value_vars=split, var_name="level",
-                                              value_name="energy_pj")
-        long["level"] = long["level"].str[len("energy_"):-len("_pj")]
-        plots.append(stacked_bars(long, "layer", "level", "energy_pj", out_dir / "layer_energy.png",
-                                  title=f"per-layer energy by level: {name}"))
-        blocks += [("h", 3, "Per-layer energy by level"), ("img", plots[-1].name, "per-layer energy")]
-    else:
-        blocks.append(("note", "per-layer energy plot skipped: no energy_<level>_pj columns"))
-    levels = [c[:-len("_accesses")] for c in layers.columns if c.endswith("_accesses")]
-    outer = "dram" if "dram_bytes" in layers.columns else (levels[-1] if levels else None)
-    bw_col = f"{outer}_bw_bytes_per_cycle"
-    if bw is None and outer and bw_col in layers.columns:
-        bw = float(layers[bw_col].iloc[0])
-    need = ["macs", "latency_cycles", "peak_macs_per_cycle"] + ([f"{outer}_bytes"] if outer else [])
-    missing = [c for c in need if c not in layers.columns] or ([] if outer else ["<level>_bytes"])
-    if missing or bw is None:
-        why = f"no column {', '.join(missing)}" if missing else f"no bandwidth ({bw_col})"
-        return blocks + [("note", f"roofline skipped: {why}")], plots
+    """Per-layer energy by level and the DRAM roofline of one design's layer rows."""
+    png = _energy_bars(layers, "layer", out_dir / "layer_energy.png", f"per-layer energy by level: {name}")
+    blocks = [("h", 3, "Per-layer energy by level"), ("img", png.name, "per-layer energy")] if png else \
+        [("note", "per-layer energy plot skipped: no energy_<level>_pj columns")]
+    traffic = next((c for c in ("dram_traffic_bytes", "dram_bytes") if c in layers), "dram_bytes")   # sweep, evaluate
+    bw = next((layers[c].iloc[0] for c in ("dram_bw_bytes_per_cycle", "layer_dram_bw_bytes_per_cycle")
+               if bw is None and c in layers), bw)
+    missing = [c for c in ("macs", "latency_cycles", "peak_macs_per_cycle", traffic) if c not in layers]
+    if missing or bw is None or not np.isfinite(bw):
+        why = f"no column {', '.join(missing)}" if missing else "no bandwidth (dram_bw_bytes_per_cycle)"
+        return blocks + [("note", f"roofline skipped: {why}")], [png] if png else []
     with np.errstate(divide="ignore", invalid="ignore"):
-        points = layers.assign(macs_per_byte=layers["macs"] / layers[f"{outer}_bytes"],
+        points = layers.assign(macs_per_byte=layers["macs"] / layers[traffic],
                                macs_per_cycle=layers["macs"] / layers["latency_cycles"])
-    plots.append(roofline(points, out_dir / "roofline.png", peak_ops_per_cycle=float(layers["peak_macs_per_cycle"].iloc[0]),
-                          bw_bytes_per_cycle=bw, intensity_col="macs_per_byte", perf_col="macs_per_cycle",
-                          label_col="layer"))
-    blocks += [("h", 3, f"Roofline ({outer})"), ("img", plots[-1].name, "roofline"),
-               ("p", f"Intensity = MACs per {outer} byte; the roof is min(peak MACs/cycle, {outer} bandwidth x "
-                     f"intensity). Layers without MACs or {outer} traffic are left out.")]
-    return blocks, plots
+    roof_png = roofline(points, out_dir / "roofline.png", peak_ops_per_cycle=layers["peak_macs_per_cycle"].iloc[0],
+                        bw_bytes_per_cycle=bw, intensity_col="macs_per_byte", perf_col="macs_per_cycle",
+                        label_col="layer")
+    return blocks + [("h", 3, "Roofline (DRAM)"), ("img", roof_png.name, "roofline"),
+                     ("p", "Intensity = MACs per DRAM byte; the roof is min(peak MACs/cycle, DRAM bandwidth x "
+                           "intensity). Layers without MACs or DRAM traffic are left out.")], \
+        ([png] if png else []) + [roof_png]
 
 
-# ---------------------------------------------------------------- output
-
-def _markdown(blocks) -> str:
-    lines = []
-    for kind, *rest in blocks:
-        if kind == "h":
-            lines += ["#" * rest[0] + " " + rest[1], ""]
-        elif kind in ("p", "note"):
-            lines += [("*Note:* " if kind == "note" else "") + rest[0], ""]
-        elif kind == "img":
-            lines += [f"![{rest[1]}]({rest[0]})", ""]
-        else:
-            esc = lambda s: s.replace("|", "\\|").replace("\n", " ")
-            lines += ["| " + " | ".join(map(esc, rest[0])) + " |", "|" + "---|" * len(rest[0])]
-            lines += ["| " + " | ".join(map(esc, row)) + " |" for row in rest[1]] + [""]
-    return "\n".join(lines)
-
-
-def _html(blocks, title, out_dir) -> str:
-    e = html.escape
-    body = []
-    for kind, *rest in blocks:
-        if kind == "h":
-            body.append(f"<h{rest[0]}>{e(rest[1])}</h{rest[0]}>")
-        elif kind in ("p", "note"):
-            body.append(('<p class="note">' if kind == "note" else "<p>") + f"{e(rest[0])}</p>")
-        elif kind == "img":
-            data = base64.b64encode((out_dir / rest[0]).read_bytes()).decode("ascii")
-            body.append(f'<p><img src="data:image/png;base64,{data}" alt="{e(rest[1])}"></p>')
-        else:
-            head = "".join(f"<th>{e(c)}</th>" for c in rest[0])
-            rows = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in rest[1])
-            body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
-    style = ("body{font-family:sans-serif;max-width:1200px;margin:2em auto;padding:0 1em}"
-             "table{border-collapse:collapse;margin:1em 0;font-size:0.9em}td,th{border:1px solid #ccc;"
-             "padding:2px 6px;text-align:right}img{max-width:100%}.note{color:#666;font-style:italic}")
-    return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{e(title)}</title>\n'
-            f"<style>{style}</style>\n</head>\n<body>\n" + "\n".join(body) + "\n</body>\n</html>\n")
+STYLE = "body{font-family:sans-serif;max-width:75em;margin:auto}td,th{border:1px solid #ccc}img{max-width:100%}"
 
 
 def _write(blocks, out_dir, plots) -> dict:
-    title = blocks[0][2]
-    md, page = out_dir / "report.md", out_dir / "report.html"
-    md.write_text(_markdown(blocks), encoding="utf-8")
-    page.write_text(_html(blocks, title, out_dir), encoding="utf-8")
-    return {"markdown": md, "html": page, "plots": plots}
+    """The blocks (heading, paragraph, note, image, table) as report.md and as report.html."""
+    md, page, e = [], [], html.escape
+    cells = lambda row: " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in row)
+    for kind, *rest in blocks:
+        if kind == "h":
+            md += ["#" * rest[0] + " " + rest[1], ""]
+            page.append(f"<h{rest[0]}>{e(rest[1])}</h{rest[0]}>")
+        elif kind in ("p", "note"):
+            md += [("*Note:* " if kind == "note" else "") + rest[0], ""]
+            page.append(('<p class="note">' if kind == "note" else "<p>") + f"{e(rest[0])}</p>")
+        elif kind == "img":
+            md += [f"![{rest[1]}]({rest[0]})", ""]
+            data = base64.b64encode((out_dir / rest[0]).read_bytes()).decode("ascii")
+            page.append(f'<p><img src="data:image/png;base64,{data}" alt="{e(rest[1])}"></p>')
+        else:
+            md += [f"| {cells(rest[0])} |", "|" + "---|" * len(rest[0])] + [f"| {cells(r)} |" for r in rest[1]] + [""]
+            head = "".join(f"<th>{e(c)}</th>" for c in rest[0])
+            rows = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in rest[1])
+            page.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
+    paths = out_dir / "report.md", out_dir / "report.html"
+    paths[0].write_text("\n".join(md), encoding="utf-8")
+    paths[1].write_text(f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{e(blocks[0][2])}'
+                        f"</title>\n<style>{STYLE}</style>\n</head>\n<body>\n" + "\n".join(page)
+                        + "\n</body>\n</html>\n", encoding="utf-8")
+    return {"markdown": paths[0], "html": paths[1], "plots": plots}
 
 
 def _out_dir(out_dir) -> Path:
@@ -344,93 +314,86 @@ def _out_dir(out_dir) -> Path:
 def write_sweep_report(source, out_dir, *, objectives=None, title=None, parameters=None) -> dict:
     """Write ``report.md``, ``report.html`` and PNGs of a sweep to ``out_dir``; returns
     {"markdown": path, "html": path, "plots": [paths], "pareto_points": n}."""
-    frame = load_results(source)
-    designs, key, frame, per_layer = _designs(frame)
-    goals = _objectives(objectives, designs)
-    params = _parameters(frame, designs, key, per_layer, parameters)
+    s = summarize_sweep(source, objectives=objectives, parameters=parameters)
     out_dir = _out_dir(out_dir)
-    ok = designs["feasible"].to_numpy(dtype=bool) & np.all([np.isfinite(designs[c].to_numpy(dtype=float)) for c in goals], axis=0)
-    feasible = designs[ok].reset_index(drop=True)
-    front = feasible[pareto_rows(feasible, goals)] if len(feasible) else feasible
-    front = front.sort_values(list(goals), kind="stable")
-    name = title or (f"Sweep report: {Path(source).name}" if not hasattr(source, "columns") else "Sweep report")
-    blocks = [("h", 1, name), ("p", f"Objectives: {', '.join(f'{c} ({g})' for c, g in goals.items())}.")]
-    blocks += _count_blocks(designs, frame, per_layer, len(front)) + _parameter_blocks(designs, params)
-    plots = []
+    goals, key, feasible, front, first = s.objectives, s.key, s.feasible, s.front, next(iter(s.objectives))
+    name = title or ("Sweep report" if hasattr(source, "columns") else f"Sweep report: {Path(source).name}")
+    networks = s.frame["network"].nunique() if "network" in s.frame else 1
+    blocks = [("h", 1, name), ("p", f"Objectives: {', '.join(f'{c} ({g})' for c, g in goals.items())}" + (
+        f", summed over the {networks} networks of each point." if networks > 1 else "."))]
+    blocks += _summary_blocks(s)
     if not len(feasible):
-        return dict(_write(blocks + [("note", "no feasible design point: no front, no plots")], out_dir, plots),
+        return dict(_write(blocks + [("note", "no feasible design point: no front, no plots")], out_dir, []),
                     pareto_points=0)
-    shown = feasible
-    if len(feasible) - len(front) > MAX_SCATTER:   # front + a seeded sample: the front is unchanged
+    shown, sample = feasible, ""
+    if len(feasible) - len(front) > MAX_SCATTER:   # the front and a seeded sample: the front is unchanged
         rest = feasible.drop(front.index).sample(MAX_SCATTER, random_state=0)
-        shown = feasible.loc[sorted(front.index.tolist() + rest.index.tolist())]
-    plots.append(pareto_projections(shown, goals, out_dir / "pareto.png", title=f"Pareto set of {len(feasible):,} "
-                                    f"feasible points" + (f" ({MAX_SCATTER:,} dominated shown)" if shown is not
-                                                          feasible else "")))
+        shown, sample = feasible.loc[sorted([*front.index, *rest.index])], f" ({MAX_SCATTER:,} dominated shown)"
+    plots = [pareto_projections(shown, goals, out_dir / "pareto.png",
+                                title=f"Pareto set of {len(feasible):,} feasible points{sample}")]
+    more = f"; the first {TOP_ROWS} by {first}:" if len(front) > TOP_ROWS else ":"
     blocks += [("h", 2, "Pareto front"), ("img", plots[-1].name, "Pareto front projections"),
-               ("p", f"{len(front):,} Pareto-optimal points" + (f"; the first {TOP_ROWS} by {next(iter(goals))}:"
-                                                                if len(front) > TOP_ROWS else ":")),
-               _table(front.head(TOP_ROWS), [key] + list(goals) + params)]
-    blocks += _best_blocks(feasible, key, params, goals)
-    swept = [p for p in params if feasible[p].nunique() > 1]
+               ("p", f"{len(front):,} Pareto-optimal points{more}"),
+               _table(front.head(TOP_ROWS), [key] + list(goals) + s.parameters)]
+    blocks += _best_blocks(feasible, key, s.parameters, goals) + [("h", 2, "Parameter sensitivity")]
+    swept = [p for p in s.parameters if feasible[p].nunique() > 1]
     if swept:
         plots.append(_sensitivity(feasible, swept, goals, out_dir / "sensitivity.png"))
-        blocks += [("h", 2, "Parameter sensitivity"), ("img", plots[-1].name, "parameter sensitivity")]
+        blocks.append(("img", plots[-1].name, "parameter sensitivity"))
     else:
-        blocks += [("h", 2, "Parameter sensitivity"), ("note", "skipped: no parameter takes two values")]
-    first = next(iter(goals))
-    best = feasible.iloc[int(np.argmin(feasible[first]) if goals[first] == "min" else np.argmax(feasible[first]))]
+        blocks.append(("note", "skipped: no parameter takes two values among the feasible points"))
+    best = front.iloc[0]                           # the front is sorted best first objective first
     blocks.append(("h", 2, f"Featured point: {key} {_cell(best[key])} (best {first})"))
-    if per_layer:
-        rows = frame[frame[key] == best[key]]
-        bw = float(best["dram_bw_bytes_per_cycle"]) if "dram_bw_bytes_per_cycle" in best.index else None
-        more, pngs = _featured_blocks(rows, bw, out_dir, f"{key} {_cell(best[key])}")
-        blocks, plots = blocks + more, plots + pngs
+    if s.per_layer:
+        rows = s.frame[s.frame[key] == best[key]]
+        rows = rows[rows["network"] == rows["network"].iloc[0]] if "network" in rows else rows   # layers of one
+        label = f"{key} {_cell(best[key])}" + (f", {rows['network'].iloc[0]}" if "network" in rows else "")
+        more, pngs = _featured_blocks(rows, None, out_dir, label)
     else:
-        blocks, plots = _totals_energy(front, key, goals, out_dir, blocks, plots)
-    return dict(_write(blocks, out_dir, plots), pareto_points=len(front))
+        more, pngs = _totals_energy(front, key, out_dir)
+    return dict(_write(blocks + more, out_dir, plots + pngs), pareto_points=len(front))
 
 
-def _totals_energy(front, key, goals, out_dir, blocks, plots):
-    """Totals-only sweep: the energy split of the Pareto points, stacked by level."""
-    split = [c for c in front.columns if c.startswith("energy_") and c.endswith("_pj") and c != "energy_pj"]
+def _energy_bars(frame, index, out, title):
+    """Bars of ``index`` stacked by the energy_<level>_pj columns, or None without them."""
+    split = [c for c in frame.columns if c.startswith("energy_") and c.endswith("_pj") and c != "energy_pj"]
     if not split:
-        return blocks + [("note", "energy by level skipped: no energy_<level>_pj columns")], plots
-    top = front.head(TOP_ROWS)
-    long = top[[key] + split].melt(id_vars=[key], value_vars=split, var_name="level", value_name="energy_pj")
+        return None
+    long = frame[[index] + split].melt(id_vars=[index], value_vars=split, var_name="level", value_name="energy_pj")
     long["level"] = long["level"].str[len("energy_"):-len("_pj")]
-    plots = plots + [stacked_bars(long, key, "level", "energy_pj", out_dir / "layer_energy.png",
-                                  title=f"energy by level of the Pareto points (first {len(top)})")]
-    return blocks + [("h", 3, "Energy by level of the Pareto points"), ("img", plots[-1].name, "energy by level"),
-                     ("note", "roofline skipped: a totals-only sweep has no per-layer rows")], plots
+    return stacked_bars(long, index, "level", "energy_pj", out, title=title)
+
+
+def _totals_energy(front, key, out_dir):
+    """Totals-only sweep: the energy split of the (first) Pareto points, stacked by level."""
+    top = front.head(TOP_ROWS)
+    png = _energy_bars(top, key, out_dir / "layer_energy.png", f"energy by level: first {len(top)} Pareto points")
+    note = ("note", "roofline skipped: a totals-only sweep has no per-layer rows")
+    if png is None:
+        return [("note", "energy by level skipped: no energy_<level>_pj columns"), note], []
+    return [("h", 3, "Energy by level of the Pareto points"), ("img", png.name, "energy by level"), note], [png]
 
 
 def write_evaluate_report(report, out_dir, *, title=None) -> dict:
     """Report of one ``hwsim.evaluate`` result (a CostReport, or its ``layers`` frame):
-    totals table, per-layer table, per-layer energy by level and the roofline.
+    totals, the per-layer table, per-layer energy by level and the DRAM roofline.
     Returns {"markdown": path, "html": path, "plots": [paths]}."""
-    import pandas as pd
-    if isinstance(report, pd.DataFrame):
-        layers, bw, name = report, None, title or "Evaluation report"
-    elif hasattr(report, "layers") and hasattr(report, "accelerator"):
+    if hasattr(report, "layers") and hasattr(report, "accelerator"):
         layers, name = report.layers, title or f"{report.network} on {report.accelerator.name}"
-        bw = report.accelerator.params.get("dram_bw_bytes_per_cycle")
+        bw, totals = report.accelerator.params.get("dram_bw_bytes_per_cycle"), report.total.as_dict()
+    elif hasattr(report, "columns") and len(report) and "layer" in report and report.get("config", report[
+            "layer"].iloc[:1]).nunique() == 1:                 # a per-layer DataFrame of one config
+        layers, bw, name = report, None, title or "Evaluation report"
+        for column in ("latency_cycles", "energy_pj"):
+            _column(layers, column, "report")      # raises SpecError if missing or not numbers
+        totals = {c: layers[c].sum() for c in layers if c.startswith(SUMMED_PREFIXES) or c == "macs"}
     else:
-        raise SpecError(f"field 'report' = {type(report).__name__}: expected a CostReport or its layers DataFrame")
-    if len(layers) == 0 or "layer" not in layers.columns:
-        raise SpecError(f"field 'report': {'no rows' if len(layers) == 0 else 'no layer column'}; expected the "
-                        f"per-layer frame of one evaluation")
-    if "config" in layers.columns and layers["config"].nunique() > 1:
-        raise SpecError(f"field 'report': {layers['config'].nunique()} configs; expected one (use write_sweep_report)")
-    for c in ("latency_cycles", "energy_pj"):
-        _column(layers, c, "report")
+        raise SpecError(f"field 'report' = {type(report).__name__}: expected a CostReport or the per-layer "
+                        f"DataFrame (a 'layer' column, rows of one config) of one evaluation")
     out_dir = _out_dir(out_dir)
-    totals = {c: layers[c].sum() for c in layers.columns if c.startswith(SUMMED_PREFIXES) or c == "macs"}
-    totals.update({c: layers[c].iloc[0] for c in ("area_mm2", "peak_macs_per_cycle") if c in layers.columns})
+    columns = [c for c in ("layer", "op", "macs", "latency_cycles", "energy_pj", "utilization", "bound") if c in layers]
     blocks = [("h", 1, name), ("h", 2, "Totals"), ("table", ["quantity", "value"],
-                                                  [[c, _cell(v)] for c, v in totals.items()])]
-    columns = [c for c in ("layer", "op", "macs", "latency_cycles", "energy_pj", "utilization", "bound")
-               if c in layers.columns]
-    blocks += [("h", 2, "Layers"), _table(layers, columns)]
-    more, plots = _featured_blocks(layers, None if bw is None else float(bw), out_dir, name)
+                                                  [[c, _cell(v)] for c, v in totals.items()]),
+              ("h", 2, "Layers"), _table(layers, columns)]
+    more, plots = _featured_blocks(layers, bw, out_dir, name)
     return _write(blocks + more, out_dir, plots)

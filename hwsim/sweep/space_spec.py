@@ -62,10 +62,10 @@ def _known(data: Mapping, valid, prefix: str, where: str) -> None:
                         f"valid: {list(valid)}")
 
 
-def _declared(name, template: Accelerator, field: str, where: str):
+def _declared(name, value, template: Accelerator, field: str, where: str):
     spec = template.declared.get(name) if isinstance(name, str) else None
     if spec is None:
-        raise SpecError(f"{where}field '{field}' = {show_value(name)}: unknown parameter of template "
+        raise SpecError(f"{where}field '{field}' = {show_value(value)}: unknown parameter '{name}' of template "
                         f"'{template.name}'; valid: {sorted(template.declared)}")
     return spec
 
@@ -85,7 +85,7 @@ def _grid(data, template: Accelerator, where: str) -> Grid:
     names, values = [], []
     for name, items in data.items():
         field = f"parameters.grid.{name}"
-        spec = _declared(name, template, field, where)
+        spec = _declared(name, items, template, field, where)
         if not isinstance(items, list) or not items:
             raise SpecError(f"{where}field '{field}' = {show_value(items)}: expected a non-empty list of values")
         checked = [_checked(spec, v, f"{field}[{i}]", where) for i, v in enumerate(items)]
@@ -115,7 +115,7 @@ def _samples(kind: str, data, template: Accelerator, where: str) -> Samples:
 
 
 def _range(name, data, template: Accelerator, field: str, where: str) -> Range:
-    spec = _declared(name, template, field, where)
+    spec = _declared(name, data, template, field, where)
     if isinstance(data, list):
         if not data:
             raise SpecError(f"{where}field '{field}' = []: expected a non-empty list of choices")
@@ -157,7 +157,7 @@ def _derived(data, template: Accelerator, swept: tuple[str, ...], where: str):
     out = []
     for name, text in data.items():
         field = f"derived.{name}"
-        spec = _declared(name, template, field, where)
+        spec = _declared(name, text, template, field, where)
         if spec.kind is str:
             raise SpecError(f"{where}field '{field}' = {show_value(text)}: '{name}' is a string parameter; "
                             "derived parameters are numeric")

@@ -9,7 +9,8 @@ imports layer for layer as the zoo's network:
 * ``Conv`` -> ``conv2d`` (``depthwise_conv2d`` when ``group == C == K``), with strides,
   dilations, groups, ``pads`` or ``auto_pad``. hwsim's padding is symmetric: asymmetric
   pads (``SAME_*`` with an odd total) become the symmetric pad that gives ONNX's output
-  size; where none does, the layer keeps the pad ``ceil(total / 2)`` and ONNX's P x Q.
+  size (pools' ``ceil_mode`` too); where none does, the layer keeps the pad
+  ``ceil(total / 2)`` and ONNX's P x Q.
 * ``Gemm`` / ``MatMul`` -> ``matmul``: a 2-D product is one row per image (``m = 1``, the
   rows as batch, as the zoo's FC layers); a batched one has ``m`` = its rows and the
   leading dimensions as batch. Biases are not counted (as in the zoo).
@@ -26,8 +27,9 @@ imports layer for layer as the zoo's network:
   ``Dropout`` cost nothing: they only pass their producers on (a consumer of a
   ``Concat`` reads all of them, as the zoo's U-Net decoder does). A transpose is a
   layout change an accelerator's address generation absorbs, not a layer.
-* A node whose inputs are all constants (initializers, ``Constant``, ``Shape``) is
-  constant-folded, as ONNX Runtime does at load: no layer.
+* ``Shape`` / ``Size`` (static after shape inference) and any node whose inputs are all
+  constants (initializers, ``Constant``) are constant-folded, as ONNX Runtime does at
+  load: no layer.
 
 Any other op raises a WorkloadError naming it and its node; with
 ``skip_unsupported=True`` it is listed in one :class:`UnsupportedOpWarning`, costed as
@@ -55,6 +57,7 @@ PASS_THROUGH = frozenset({"Relu", "Clip", "Sigmoid", "LeakyRelu", "Tanh", "HardS
                           "Concat", "Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze",
                           "Identity", "Dropout"})
 ELTWISE = {"Add": "add", "Sub": "add", "Mul": "mul", "Div": "mul"}
+METADATA_OPS = frozenset({"Shape", "Size"})       # their outputs are static after shape inference
 SOFTMAX_OPS_PER_ELEM = 5
 BN_OPS_PER_ELEM = 2
 INSTALL = "pip install 'hwsim[onnx]'"
@@ -82,8 +85,8 @@ def load_onnx(path, batch: int | None = None, bits=8, skip_unsupported: bool = F
     model = _read(onnx, path)
     _set_batch(model, path, batch)
     model = _infer(onnx, model, path, skip_unsupported)
-    importer = _Importer(path, model.graph, bits)
-    network = importer.run()
+    importer = _Importer(path, model.graph, bits, skip_unsupported)
+    importer.run()
     if importer.unsupported:
         listed = ", ".join(importer.unsupported[:10]) + (" ..." if len(importer.unsupported) > 10 else "")
         if not skip_unsupported:
@@ -91,7 +94,7 @@ def load_onnx(path, batch: int | None = None, bits=8, skip_unsupported: bool = F
                                 "skip_unsupported=True (hwsim eval --skip-unsupported) costs them as zero")
         warnings.warn(f"{path}: {len(importer.unsupported)} unsupported ONNX op(s) costed as zero: {listed}",
                       UnsupportedOpWarning, stacklevel=2)
-    return network
+    return importer.builder.network(check_shapes=False)
 
 
 def _read(onnx, path: Path):
@@ -195,8 +198,8 @@ def _nchw(shape) -> tuple[int, int, int, int]:
 class _Importer:
     """Walks the (topologically sorted) nodes once, building layers and their edges."""
 
-    def __init__(self, path: Path, graph, bits):
-        self.path, self.graph, self.bits = path, graph, bits
+    def __init__(self, path: Path, graph, bits, skip_unsupported: bool):
+        self.path, self.graph, self.bits, self.skip = path, graph, bits, skip_unsupported
         self.shapes = _shapes(graph)
         self.constants = {init.name for init in graph.initializer}
         self.producers: dict[str, tuple] = {}      # tensor -> the layers whose outputs it carries
@@ -211,10 +214,12 @@ class _Importer:
         self.names: set[str] = set()
         self.unsupported: list[str] = []
 
-    def run(self) -> Network:
+    def run(self) -> None:
+        """Builds the layers. Without ``skip``, it stops early (the caller reports it) at a
+        shape an unsupported op left unknown: the unsupported op is the error to report."""
         for index, node in enumerate(self.graph.node):
             acts = [t for t in node.input if t and t not in self.constants]
-            if not acts:                        # constant folding: no layer
+            if not acts or node.op_type in METADATA_OPS:     # constant folding: no layer
                 self.constants.update(o for o in node.output if o)
                 continue
             name = self.current = self._name(node, index)
@@ -222,12 +227,15 @@ class _Importer:
                 if not _is_supported(node):
                     raise _Unsupported("unsupported op")
                 HANDLERS[node.op_type](self, node, name, acts)
+            except WorkloadError:
+                if self.unsupported and not self.skip:
+                    return
+                raise
             except _Unsupported as why:
                 domain = f"{node.domain}." if node.domain not in ("", "ai.onnx") else ""
                 self.unsupported.append(f"{domain}{node.op_type} '{name}'"
                                         + ("" if str(why) == "unsupported op" else f" ({why})"))
                 self._pass(node, acts)
-        return self.builder.network(check_shapes=False)
 
     # -- helpers ---------------------------------------------------------------
     def _name(self, node, index: int) -> str:
@@ -243,7 +251,7 @@ class _Importer:
         shape = self.shapes.get(tensor)
         if shape is None or any(d is None for d in shape):
             raise WorkloadError(f"{self.path}: node '{self.current}' ({node.op_type}): tensor '{tensor}' has "
-                                f"{'no' if shape is None else 'a symbolic'} shape {shape or ''} after shape "
+                                + ("no shape" if shape is None else f"a symbolic shape {shape}") + " after shape "
                                 "inference; export the model with static shapes (batch aside)")
         return shape
 

@@ -178,6 +178,23 @@ def test_bad_genes_name_the_gene(problem):
             p.evaluate(g)
 
 
+def test_non_integer_genes_are_a_spec_error(problem):
+    p = problem
+    good = _genes(p, 8, 1)
+    for bad in (good + 0.5, good.astype(str)):
+        with pytest.raises(SpecError, match="genes"):
+            p.evaluate(bad)
+    np.testing.assert_array_equal(p.evaluate(good.astype(float)).genes, good)   # integral floats are fine
+
+
+def test_bad_table_only_genes_name_the_task(mnas_problem):
+    p = mnas_problem
+    g = _genes(p, 11, 1)
+    g[0, p.task_slices[1].start + 2] = 7
+    with pytest.raises(SpecError, match="inet_table.*7"):
+        p.evaluate(g)
+
+
 def test_table_only_snaps_to_the_nearest_tabulated_network(mnas_problem, reference):
     p = mnas_problem
     task, sl = p.tasks[1], p.task_slices[1]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -32,6 +33,7 @@ from nasaic.truth import solve
 from nasaic.workflow import DEMO_SPEC, baseline_designs
 
 RTOL = 1e-9
+REPO = Path(__file__).resolve().parents[2]
 
 
 def small_spec(**search) -> dict:
@@ -68,7 +70,7 @@ RESUME_CASES = {          # controller: (episodes, checkpoint_every, stop_after)
     "rl": (60, 10, 25),               # 25: the stop lands between checkpoints (a partial part is written)
     "evolution": (60, 10, 30),        # past evolution's 20 random warm-up episodes
     "random": (60, 10, 25),
-    "hybrid": (10, 4, 5),             # the MILP per episode: few episodes
+    "hybrid": (6, 2, 3),               # the MILP per episode: few episodes
     "successive": (5, 2, 1),          # one episode, then nothing more to propose
 }
 
@@ -218,18 +220,18 @@ def baseline_violates_optimum_meets(problem: Problem) -> None:
     assert truth.objective_pct <= base["objective_pct"]         # the baseline's networks are the most accurate
 
 
+@pytest.mark.slow            # the shipped specs' own cost tables and exact optima: seconds each
 @pytest.mark.parametrize("spec", ["specs/w2.yaml", "demo"])
 def test_successive_violates_nb201_specs_while_the_optimum_meets_them(reference, spec):
-    from pathlib import Path
-    source = DEMO_SPEC if spec == "demo" else Path(__file__).resolve().parents[2] / spec
+    source = DEMO_SPEC if spec == "demo" else REPO / spec
     baseline_violates_optimum_meets(Problem(load_spec(source)))
 
 
+@pytest.mark.slow
 def test_successive_violates_w1_while_the_optimum_meets_it(reference):
     """w1's MnasNet task searches with the surrogate, but the baseline and the optimum only score
     tabulated networks (enumerable_accuracy), so the table oracle alone gives them the same answers."""
-    from pathlib import Path
-    spec = load_spec(Path(__file__).resolve().parents[2] / "specs" / "w1.yaml")
+    spec = load_spec(REPO / "specs" / "w1.yaml")
     problem = Problem(spec, oracles={"imagenet": TabularOracle("mnasnet", "imagenet")})
     assert not problem.tasks[1].enumerable_is_whole_space
     baseline_violates_optimum_meets(problem)

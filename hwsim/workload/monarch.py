@@ -1,0 +1,137 @@
+"""The Monarch FFT (Gemm0 -> Mul -> Transpose -> Gemm1) of the SN40L paper's Table I,
+and the DRAM traffic of a network partitioned into kernels.
+
+A length-N FFT with N = n0 x n1 (Dao et al., Monarch, ICML 2022; Fu et al.,
+FlashFFTConv, 2023) is two small dense DFTs and a twiddle in between. Each of the
+``batch`` sequences is an ``n1 x n0`` matrix X:
+
+* ``gemm0``: X @ F0, F0 the ``n0 x n0`` DFT matrix (a weight shared by the batch);
+* ``mul``: element-wise by the ``n1 x n0`` twiddle factors (a table read once);
+* ``transpose``: to ``n0 x n1`` (no ops; a read and a write);
+* ``gemm1``: @ F1, the ``n1 x n1`` DFT matrix.
+
+Values are real at ``bits`` (the DFTs' complex arithmetic as real GEMMs, as
+FlashFFTConv runs them on tensor cores; every kernel plan below sees the same
+ops, so the ratios between plans do not depend on it). Ops are FLOPs: 2 per MAC
+plus the vector ops.
+
+:func:`kernel_bytes` prices a *kernel* (a set of layers run as one): a tensor
+crosses DRAM when it enters the kernel from outside (a producer in another
+kernel, or the network input), when it leaves it (a consumer in another kernel,
+or the network output), and every weight and table is read once per kernel that
+uses it; tensors between layers of one kernel stay on chip. With compulsory
+traffic and the weights small, the plans of :data:`FUSION_PLANS` move 8, 4 and 2
+tensors of ``batch x N`` elements: operational intensity 1 : 2 : 4.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..errors import WorkloadError
+from .graph import GraphBuilder
+from .layer import Layer, matmul, tensor_bits
+from .network import Network
+
+__all__ = ["FUSION_PLANS", "MONARCH_DEFAULTS", "kernel_bytes", "kernel_ops", "monarch_fft", "monarch_intensities",
+           "operational_intensity"]
+
+# Kernel plans of the Monarch FFT: one op per kernel; GPU-style epilogue / prologue
+# fusion (the twiddle multiply in Gemm0's epilogue, the transpose in Gemm1's operand
+# load: one intermediate round trip through DRAM); everything in one kernel.
+FUSION_PLANS = {
+    "unfused": (("gemm0",), ("mul",), ("transpose",), ("gemm1",)),
+    "partly_fused": (("gemm0", "mul"), ("transpose", "gemm1")),
+    "fully_fused": (("gemm0", "mul", "transpose", "gemm1"),),
+}
+# Sizes: not in sn40l.yaml. N = 2**17 = 256 x 512 is our choice: the power-of-two
+# length whose fully-fused intensity (384 ops/B in bf16) is nearest Table I's 410.4;
+# batch = sequences x channels (1024: e.g. one sequence through a 1024-channel long
+# convolution), large enough that the DFT matrices and twiddles are a small share.
+MONARCH_DEFAULTS = {"batch": 1024, "n0": 256, "n1": 512, "bits": 16}
+
+
+def monarch_fft(batch: int = 1024, n0: int = 256, n1: int = 512, bits=16, name: str = "monarch_fft") -> Network:
+    """The four-op Monarch FFT of ``batch`` sequences of length ``n0 x n1``."""
+    for field, value in (("batch", batch), ("n0", n0), ("n1", n1)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise WorkloadError(f"network '{name}': field '{field}' = {value!r}: expected an integer >= 1")
+    precision = tensor_bits(bits, f"network '{name}'")
+    elems, size = batch * n0 * n1, n0 * n1
+    in_b, out_b = precision["input_bits"] / 8, precision["output_bits"] / 8
+    b = GraphBuilder(name)
+    g0 = b.add(matmul("gemm0", n1, n0, n0, batch=batch, bits=bits))
+    mul = b.add(Layer(name="mul", op="mul", n=batch, k=n0, c=n0, p=n1, q=1, groups=n0, in_size=(n1, 1),
+                      **precision, vector_ops=elems, read_bytes=int(elems * in_b + size * in_b),
+                      write_bytes=int(elems * out_b)), g0)
+    tr = b.add(Layer(name="transpose", op="vector", n=batch, k=n1, c=n1, p=n0, q=1, groups=n1, in_size=(n0, 1),
+                     **precision, vector_ops=0, read_bytes=int(elems * in_b), write_bytes=int(elems * out_b)), mul)
+    b.add(matmul("gemm1", n0, n1, n1, batch=batch, bits=bits), tr)
+    return b.network()
+
+
+def _output_bytes(layer: Layer) -> float:
+    return layer.output_elems * layer.output_bytes_per_elem if layer.is_mac else float(layer.write_bytes)
+
+
+def _input_bytes(network: Network, layer: Layer) -> tuple[float, float]:
+    """(activation bytes read, weight/table bytes read) of one layer run alone."""
+    if layer.is_mac:
+        return layer.input_elems * layer.input_bytes_per_elem, layer.weight_elems * layer.weight_bytes_per_elem
+    produced = sum(_output_bytes(p) for p in network.predecessors(layer.name))
+    activations = min(produced, layer.read_bytes) if produced else float(layer.read_bytes)
+    return activations, layer.read_bytes - activations
+
+
+def _check_kernels(network: Network, kernels: Sequence[Sequence[str]]) -> None:
+    seen = [name for kernel in kernels for name in kernel]
+    for name in seen:
+        if name not in network:
+            raise WorkloadError(f"network '{network.name}': field 'kernels' names {name!r}: no such layer")
+    if sorted(seen) != sorted(layer.name for layer in network) or len(set(seen)) != len(seen):
+        raise WorkloadError(f"network '{network.name}': field 'kernels' = {kernels!r}: every layer must be in "
+                            "exactly one kernel")
+
+
+def _successors(network: Network) -> dict[str, list[str]]:
+    succs: dict[str, list[str]] = {layer.name: [] for layer in network}
+    for layer in network:
+        for producer in network.predecessors(layer.name):
+            succs[producer.name].append(layer.name)
+    return succs
+
+
+def kernel_bytes(network: Network, kernel: Sequence[str], _succs=None) -> float:
+    """DRAM bytes of one kernel (a set of layer names run as one; see the module docstring)."""
+    inside = set(kernel)
+    succs = _successors(network) if _succs is None else _succs
+    total = 0.0
+    for name in kernel:
+        layer = network[name]
+        activations, weights = _input_bytes(network, layer)
+        producers = network.predecessors(name)
+        if not producers or any(p.name not in inside for p in producers):
+            total += activations
+        total += weights
+        if not succs[name] or any(c not in inside for c in succs[name]):
+            total += _output_bytes(layer)
+    return total
+
+
+def kernel_ops(network: Network, kernel: Sequence[str]) -> float:
+    """FLOPs of a kernel: 2 per MAC plus the vector ops."""
+    return float(sum(2 * network[n].macs + network[n].vector_ops for n in kernel))
+
+
+def operational_intensity(network: Network, kernels: Sequence[Sequence[str]]) -> float:
+    """Ops per byte of DRAM traffic of ``network`` run as ``kernels`` (a partition of its layers)."""
+    _check_kernels(network, kernels)
+    succs = _successors(network)
+    ops = sum(kernel_ops(network, k) for k in kernels)
+    return ops / sum(kernel_bytes(network, k, succs) for k in kernels)
+
+
+def monarch_intensities(**sizes) -> dict[str, float]:
+    """Operational intensity (ops/B) of the Monarch FFT under each plan of FUSION_PLANS."""
+    net = monarch_fft(**{**MONARCH_DEFAULTS, **sizes})
+    return {plan: operational_intensity(net, kernels) for plan, kernels in FUSION_PLANS.items()}
