@@ -28,12 +28,12 @@ def _spec(args):
     """The spec file with the command line's overrides, validated again as a whole."""
     spec = load_spec(args.spec)
     data = spec_to_dict(spec)
-    for key in ("controller", "episodes"):
-        if getattr(args, key, None) is not None:
-            data["search"][key] = getattr(args, key)
-    if getattr(args, "seed", None) is not None:
-        data["seed"] = args.seed
-    return replace(load_spec(data), source=spec.source)
+    overrides = {key: getattr(args, key) for key in ("controller", "episodes", "seed")
+                 if getattr(args, key, None) is not None}
+    for key, value in overrides.items():
+        (data if key == "seed" else data["search"])[key] = value
+    origin = " ".join([spec.source] + [f"--{key} {value}" for key, value in overrides.items()])
+    return replace(load_spec(data, origin=origin), source=spec.source)
 
 
 def _print(args, summary: dict, text: str) -> None:

@@ -120,7 +120,7 @@ SET_BY_SPEC = {"pes": "hardware.pes", "noc_bw_bytes_per_cycle": "hardware.noc_bw
                "dram_bw_bytes_per_cycle": "hardware.dram.bw_bytes_per_cycle", "clock_hz": "hardware.clock_hz"}
 
 
-def load_spec(source) -> Spec:
+def load_spec(source, *, origin: str | None = None) -> Spec:
     """The validated :class:`Spec` of YAML file ``source`` (a path) or of a mapping.
 
     Every problem is one :class:`~hwsim.errors.SpecError` line naming the file (``<dict>``
@@ -129,7 +129,7 @@ def load_spec(source) -> Spec:
     against each of them, so no search starts on a spec that fails later.
     """
     if isinstance(source, Mapping):
-        return _Reader("<dict>").spec(source)
+        return _Reader(origin or "<dict>").spec(source)
     if isinstance(source, (str, os.PathLike)):
         from hwsim.hardware.yamlio import read_yaml_mapping
 

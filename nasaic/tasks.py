@@ -46,8 +46,8 @@ class TaskSpace:
 
     # -- the enumerable networks ----------------------------------------------------------
     def _enumerable(self, reference_dir) -> np.ndarray:
-        if self.spec.space == "nb201":
-            return np.array([nb201.encode(a) for a in nb201.all_archs()], dtype=np.int64)
+        if self.spec.space == "nb201":             # nb201.all_archs order: base-5 digits, first edge most significant
+            return np.indices((len(nb201.OPS),) * 6).reshape(6, -1).T.astype(np.int64)
         keys = dict.fromkeys(mnasnet.table_keys(reference_dir))       # 5,125 distinct, table order
         return np.array([mnasnet.encode(k) for k in keys], dtype=np.int64)
 

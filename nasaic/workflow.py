@@ -22,7 +22,7 @@ from hwsim.errors import SpecError
 from .problem import Problem
 from .report import write_report
 from .results import best_json, best_row, pareto_designs, write_json
-from .search import SearchRun, run_search
+from .search import STATE, SearchRun, run_search
 from .spec import Spec, load_spec, spec_to_dict
 from .truth import GroundTruth, solve
 
@@ -45,6 +45,8 @@ def search(spec: Spec, out, *, resume: bool = False, progress: bool = True, with
            problem: Problem | None = None) -> dict:
     """Run the search and write every output; returns the summary (best.json's content)."""
     out = Path(out)
+    if resume and not (out / "checkpoint" / STATE).is_file():      # fail before creating anything
+        raise SpecError(f"{out / 'checkpoint' / STATE}: no checkpoint to resume from (run without --resume first)")
     if not resume and (out / "checkpoint").exists():
         raise SpecError(f"{out}: field '--out' holds an earlier search; pass --resume to continue it, "
                         "or choose a new folder")

@@ -35,17 +35,22 @@ def test_large_gemm_is_compute_bound_near_the_measured_ceiling_and_draws_near_td
     # 108 / 132 / 82 SMs: <= 3 %) separates it from the measured ceiling
     assert 0.96 * acc["gemm_efficiency"] < r["utilization"] <= acc["gemm_efficiency"]
     power_w = r["energy_pj"] / r["latency_s"] * 1e-12
-    assert 0.9 * acc["tdp_w"] < power_w <= acc["tdp_w"]
+    # The per-FLOP energies are derived so that the GEMM alone draws TDP; its own DRAM power
+    # (< 1 % of TDP) comes on top, its epilogue kernels draw less.
+    assert 0.9 * acc["tdp_w"] < power_w <= 1.01 * acc["tdp_w"]
 
 
 @pytest.mark.parametrize("name", TEMPLATES)
 def test_launch_bound_kernel_draws_static_power_not_tdp(name):
     acc = hwsim.load_template(name)
-    r = row(acc, matmul("tiny", 8, 8, 8, bits=16))
-    kernels = 1 + acc["epilogue_passes"]
-    assert r["latency_s"] == pytest.approx(kernels * acc["launch_overhead_s"], rel=1e-3)
+    r = row(acc, conv2d("tiny", 8, 8, (4, 4), 1, bits=16))
+    kernels = 1 + acc["epilogue_passes"]             # the conv and its BN and activation kernels
+    assert r["kernels"] == kernels
+    # one 128-row tile on one SM, too shallow to fill it: 1.5 (A100) ... 5 us (RTX 3090) of
+    # compute beside 3 x 8 us of fixed costs
+    assert kernels * acc["launch_overhead_s"] < r["latency_s"] < 1.25 * kernels * acc["launch_overhead_s"]
     power_w = r["energy_pj"] / r["latency_s"] * 1e-12
-    assert power_w == pytest.approx(acc["static_power_w"], rel=1e-3)
+    assert power_w == pytest.approx(acc["static_power_w"], rel=0.01)
     assert power_w < 0.2 * acc["tdp_w"]
 
 
@@ -55,7 +60,8 @@ def test_energy_is_static_plus_flops_plus_bytes():
     r = row(acc, layer)
     assert r["energy_leakage_pj"] == pytest.approx(acc["static_power_w"] * r["latency_s"] * 1e12, rel=1e-9)
     assert r["energy_mac_pj"] == pytest.approx(2 * layer.macs * acc["energy_pj_per_fp16_flop"], rel=1e-12)
-    assert r["energy_dram_pj"] == pytest.approx(r["dram_bytes"] * acc["energy_pj_per_dram_byte"], rel=1e-12)
+    moved = r["dram_bytes"] + r["epilogue_dram_bytes"]
+    assert r["energy_dram_pj"] == pytest.approx(moved * acc["energy_pj_per_dram_byte"], rel=1e-9)
 
 
 def test_tile_quantization_penalizes_filter_counts_just_past_a_tile():
@@ -76,14 +82,19 @@ def test_wave_quantization_one_tile_past_a_full_wave():
     layers = [matmul(f"t{t}", 128 * t, 128, 4096, bits=16) for t in (sms, sms + 1)]
     eff = gpu_kernels.gemm_shape_efficiency(LayerBatch.from_layers(layers), cfg)[0]
     assert eff[0] == pytest.approx(1.0, rel=1e-12)                        # one full wave
-    assert eff[1] == pytest.approx((sms + 1) / (2 * sms), rel=1e-12)      # a second, nearly idle wave
+    # sms + 1 tiles of 128 x 128 would need a second, nearly idle wave: (sms + 1) / (2 sms);
+    # 32-wide tiles (4 (sms + 1) = 436 of them, 5 waves of 108) waste less, and are chosen
+    assert (sms + 1) / (2 * sms) < eff[1] == pytest.approx(4 * (sms + 1) / (5 * sms), rel=1e-12)
 
 
 def test_shallow_reductions_run_far_from_the_gemm_ceiling():
     acc = hwsim.load_template("a100_kernels")
     deep, shallow = (row(acc, conv2d(f"c{c}", c, 256, (56, 56), 1, batch=256, bits=16)) for c in (1024, 16))
-    assert deep["gemm_shape_efficiency"] == pytest.approx(1.0)     # 802,816 x 256 tiles exactly, full depth
-    assert shallow["gemm_shape_efficiency"] == pytest.approx(16 / acc["gemm_depth_full"])
+    # M = 802,816 pixels = 6272 row tiles; 256 filters fill 2, 4 or 8 column tiles exactly, so
+    # only the last wave is short: the best of 12,544 / 25,088 / 50,176 tiles on 108 SMs
+    wave = max(t / (np.ceil(t / 108) * 108) for t in (6272 * 2, 6272 * 4, 6272 * 8))
+    assert deep["gemm_shape_efficiency"] == pytest.approx(wave, rel=1e-12)                  # full depth
+    assert shallow["gemm_shape_efficiency"] == pytest.approx(wave * 16 / acc["gemm_depth_full"], rel=1e-12)
 
 
 def test_measured_best_a100_gemm_shape_reaches_the_measured_fraction():
@@ -92,7 +103,8 @@ def test_measured_best_a100_gemm_shape_reaches_the_measured_fraction():
     acc = hwsim.load_template("a100_kernels")
     r = row(acc, matmul("best", 6912, 16384, 2048, bits=16))
     assert r["gemm_shape_efficiency"] == pytest.approx(1.0)
-    assert r["utilization"] == pytest.approx(acc["gemm_efficiency"], rel=2e-3)    # launch: 3 x 8 us of ~2 ms
+    kernel_s = 2 * 6912 * 16384 * 2048 / (acc["peak_fp16_flops_per_s"] * acc["gemm_efficiency"])
+    assert r["latency_s"] == pytest.approx(kernel_s + acc["launch_overhead_s"], rel=1e-9)   # + one launch
 
 
 def test_depthwise_runs_on_cuda_cores_at_its_efficiency():
@@ -120,30 +132,40 @@ def test_epilogue_passes_add_output_traffic_and_kernels():
     acc = hwsim.load_template("a100_kernels")
     layer = conv2d("c", 32, 32, (112, 112), 1, batch=64, bits=32)
     fused, eager = (row(acc.with_params(epilogue_passes=p), layer) for p in (0.0, 2.0))
-    assert eager["dram_bytes"] - fused["dram_bytes"] == pytest.approx(4 * layer.output_elems * 4)
+    assert eager["epilogue_dram_bytes"] == 4 * layer.output_elems * 4 and fused["epilogue_dram_bytes"] == 0
+    assert eager["dram_accesses"] - fused["dram_accesses"] == 4 * layer.output_elems
+    assert eager["dram_bytes"] == fused["dram_bytes"] == layer.compulsory_bytes      # the conv kernel's own
     assert eager["kernels"] == 3 and fused["kernels"] == 1
-    assert eager["latency_s"] > fused["latency_s"]
+    # the epilogue kernels run after the conv: their streaming time and launches add
+    bw = acc["mem_bw_bytes_per_s"] * acc["bw_fraction"]
+    added = eager["epilogue_dram_bytes"] / bw + 2 * acc["launch_overhead_s"]
+    assert eager["latency_s"] - fused["latency_s"] == pytest.approx(added, rel=1e-9)
 
 
-@pytest.mark.parametrize("param", ["peak_fp16_flops_per_s", "mem_bw_bytes_per_s", "gemm_efficiency",
-                                   "depthwise_efficiency", "bw_fraction", "sms"])
-def test_more_hardware_never_slows_a_network(param):
+PEAKS = ("peak_int8_ops_per_s", "peak_fp16_flops_per_s", "peak_fp32_gemm_flops_per_s", "peak_fp32_flops_per_s")
+
+
+@pytest.mark.parametrize("change", [{"peak_fp16_flops_per_s": 2}, {"mem_bw_bytes_per_s": 2},
+                                    {"gemm_efficiency": 1 / 0.859}, {"depthwise_efficiency": 2},
+                                    {"bw_fraction": 1 / 0.88}, {"sms": 2, **{p: 2 for p in PEAKS}}], ids=str)
+def test_more_hardware_never_slows_a_layer(change):
+    """Each faster roof, and a GPU twice as wide (twice the SMs at the same per-SM rate: a
+    wave holds twice the tiles), never slows any layer. (More SMs at the *same* total peak
+    can: a layer of few tiles then runs on slower SMs.)"""
     acc = hwsim.load_template("a100_kernels")
-    value = acc[param]
-    bigger = acc.with_params(**{param: type(value)(min(value * 2, 1.0) if value <= 1 else value * 2)})
+    bigger = acc.with_params(**{k: type(acc[k])(acc[k] * f) for k, f in change.items()})
     net = hwsim.zoo.get_network("mobilenet_v2", batch=16, bits=16)
     frame = hwsim.evaluate_many(net, [acc, bigger])
     lat = frame.pivot(index="config", columns="layer_index", values="latency_s").to_numpy()
-    if param != "sms":      # wave quantization: more SMs can idle a wave, but never lose a full tile's time
-        assert (lat[1] <= lat[0] * (1 + 1e-12)).all(), param
-    assert lat[1].sum() <= lat[0].sum() * (1 + 1e-12)
+    assert (lat[1] <= lat[0] * (1 + 1e-12)).all()
+    assert lat[1].sum() < lat[0].sum()
 
 
 def test_h200_differs_from_h100_only_where_memory_bound():
     gemv = matmul("gemv", 1, 16384, 16384, bits=16)
     gemm = matmul("gemm", bits=16, **BIG)
     h100, h200 = hwsim.load_template("h100_kernels"), hwsim.load_template("h200_kernels")
-    fixed = (1 + h100["epilogue_passes"]) * h100["launch_overhead_s"]
+    fixed = h100["launch_overhead_s"]                 # one kernel: a matmul has no epilogue kernels
     ratio = (row(h100, gemv)["latency_s"] - fixed) / (row(h200, gemv)["latency_s"] - fixed)
     assert ratio == pytest.approx(4800 / 3350, rel=1e-9)
     assert row(h200, gemm)["latency_s"] == pytest.approx(row(h100, gemm)["latency_s"], rel=1e-12)

@@ -1,9 +1,11 @@
 """Per-kernel GPU model (templates ``a100_kernels``, ``h100_kernels``, ``h200_kernels``,
 ``rtx3090_kernels``): what a GPU user profiling a network would see, kernel by kernel.
 
-Each layer is one kernel plus ``epilogue_passes`` element-wise kernels after it (an
-eager framework runs batch-norm and the activation as kernels of their own: each reads
-and writes the layer's output once more, after the layer, not overlapped with it):
+Each layer is one kernel; a convolution is followed by ``epilogue_passes`` element-wise
+kernels (hwsim's CNN graphs fold batch-norm and the activation into the conv, but an
+eager framework runs them as kernels of their own: each reads and writes the conv's
+output once more, after it, not overlapped with it). A ``matmul`` is a bare GEMM (a
+transformer graph lists its norms and activations as layers of their own):
 
     latency_s = max(compute_s, compulsory_bytes / bw)               the layer's kernel
                 + epilogue_passes * 2 * output_bytes / bw            its epilogue kernels
@@ -12,7 +14,8 @@ and writes the layer's output once more, after the layer, not overlapped with it
 
 The shared cost stage (``hwsim.dataflow.stage``) takes the max and adds the rest (reported
 as fill/drain); the epilogue bytes count as DRAM accesses (energy) but not as the layer
-kernel's traffic. The per-class compute roofs are this model's:
+kernel's traffic (``dram_bytes`` is the layer kernel's, ``epilogue_dram_bytes`` the
+epilogue kernels'). The per-class compute roofs are this model's:
 
 * **dense GEMM / convolution** (implicit GEMM: M = N*P*Q output pixels, N = K filters,
   depth = C*R*S, per group) on the tensor cores at the precision's peak times
@@ -75,7 +78,7 @@ PARAMETERS: dict[str, Param] = {
     "gemm_depth_full": Param(float, "reduction depth C*R*S from which a GEMM tile runs at full speed"),
     "depthwise_efficiency": Param(float, "fraction of the FP32 CUDA-core peak a depthwise conv reaches",
                                   **_FRACTION),
-    "epilogue_passes": Param(float, "unfused element-wise kernels after each MAC layer (BN, activation)",
+    "epilogue_passes": Param(float, "unfused element-wise kernels after each convolution (BN, activation)",
                              minimum=0.0, inclusive=True, maximum=16.0),
     "launch_overhead_s": Param(float, "fixed cost of each kernel (launch + framework dispatch), s",
                                minimum=0.0, inclusive=True),
@@ -147,10 +150,14 @@ def compulsory_words(layers: LayerBatch) -> Words:
                  layers.output_elems.astype(float))
 
 
+def epilogue_passes(layers: LayerBatch, configs: ConfigBatch) -> np.ndarray:
+    """(C, L) element-wise kernels after each layer: convolutions only."""
+    return np.where(layers.is_mac & ~layers.is_matmul, configs.floats("epilogue_passes"), 0.0)
+
+
 def epilogue_words(layers: LayerBatch, configs: ConfigBatch) -> Words:
-    """Each epilogue kernel reads and writes the output once (MAC layers only)."""
-    passes = np.where(layers.is_mac, configs.floats("epilogue_passes"), 0.0)
-    return Words(output=2.0 * passes * layers.output_elems)
+    """Each epilogue kernel reads and writes the output once."""
+    return Words(output=2.0 * epilogue_passes(layers, configs) * layers.output_elems)
 
 
 def _lanes(configs: ConfigBatch):
@@ -186,7 +193,7 @@ def activity(layers: LayerBatch, configs: ConfigBatch) -> Activity:
     compute = np.where(layers.is_mac, compute_s(layers, configs), 0.0) * clock
     own, epilogue = compulsory_words(layers), epilogue_words(layers, configs)
     epilogue_s = epilogue.bytes(layers) / bw
-    kernels = 1.0 + np.where(layers.is_mac, configs.floats("epilogue_passes"), 0.0)
+    kernels = 1.0 + epilogue_passes(layers, configs)
     fixed_s = configs.floats("launch_overhead_s") * kernels + epilogue_s
     own_bytes = np.where(layers.is_mac, own.bytes(layers), (layers.read_bytes + layers.write_bytes).astype(float))
     vector_s = np.ceil(layers.vector_ops / np.maximum(np.floor(_lanes(configs)), 1.0)) / clock
@@ -212,5 +219,6 @@ def activity(layers: LayerBatch, configs: ConfigBatch) -> Activity:
         extras={"gemm_shape_efficiency": np.where(layers.is_mac & ~is_depthwise(layers),
                                                   gemm_shape_efficiency(layers, configs), 0.0),
                 "peak_flops_per_s": np.where(layers.is_mac, peak, _lanes(configs) * clock),
+                "epilogue_dram_bytes": epilogue.bytes(layers),
                 "kernels": np.broadcast_to(kernels, np.broadcast_shapes(np.shape(kernels), compute.shape))},
     )

@@ -69,9 +69,8 @@ def load_results(source):
         try:
             frame = pd.read_parquet(path)
         except Exception as exc:   # pyarrow raises ArrowInvalid, OSError, ValueError...: all mean unreadable
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise SpecError(f"{path}: cannot read as Parquet ({reason}); expected a Parquet file or a folder of "
-                            f"Parquet parts") from None
+            raise SpecError(f"{path}: cannot read as Parquet ({(str(exc) or type(exc).__name__).splitlines()[0]}); "
+                            f"expected a Parquet file or a folder of Parquet parts") from None
     else:
         raise SpecError(f"field 'source' = {type(source).__name__}: expected a DataFrame, a Parquet file or a folder")
     if len(frame) == 0:
@@ -93,13 +92,16 @@ def _designs(frame):
     first = [c for c in frame.columns if c not in summed and c not in (key, "feasible", "error")]
     grouped = frame.groupby(key, sort=False)
     designs = pd.concat([grouped[summed].sum(), grouped[first].first(), grouped["feasible"].all()], axis=1)
-    errors = frame[frame["error"].astype(str) != ""].groupby(key, sort=False)["error"].first()
-    designs["error"] = errors.reindex(designs.index).fillna("")
+    bad = frame[frame["error"].astype(str) != ""]
+    designs["error"] = bad.groupby(key, sort=False)["error"].first().reindex(designs.index).fillna("")
     designs.loc[~designs["feasible"], summed] = np.nan   # as evaluate_many's totals: no partial sums
     if "latency_cycles" in summed:
         designs.loc[~designs["feasible"], "latency_cycles"] = np.inf
-    if {"edp_pj_s", "energy_pj", "latency_s"} <= set(designs.columns):   # a product: recomputed from sums
+    has = set(designs.columns).issuperset                      # a product and a ratio: recomputed from the sums
+    if has({"edp_pj_s", "energy_pj", "latency_s"}):
         designs["edp_pj_s"] = designs["energy_pj"] * designs["latency_s"]
+    if has({"utilization", "macs", "peak_macs_per_cycle", "latency_cycles"}):
+        designs["utilization"] = designs["macs"] / (designs["peak_macs_per_cycle"] * designs["latency_cycles"])
     return designs.reset_index(), key, frame, True
 
 
@@ -192,10 +194,9 @@ def _summary_blocks(s: SweepSummary):
     blocks.append(("h", 2, "Parameters"))
     if not s.parameters:
         return blocks + [("note", "no swept parameter columns found")]
-    rows = []
-    for p in s.parameters:
-        values = sorted(s.designs[p].drop_duplicates().tolist(), key=lambda v: (isinstance(v, str), v))
-        rows.append([p, _cell(len(values)), ", ".join(map(_cell, values[:8])) + (" ..." if len(values) > 8 else "")])
+    values = {p: sorted(s.designs[p].drop_duplicates().tolist(), key=lambda v: (isinstance(v, str), v))
+              for p in s.parameters}
+    rows = [[p, _cell(len(v)), ", ".join(map(_cell, v[:8])) + " ..." * (len(v) > 8)] for p, v in values.items()]
     return blocks + [("table", ["parameter", "distinct values", "values"], rows)]
 
 
@@ -375,9 +376,8 @@ def _totals_energy(front, key, out_dir):
 
 
 def write_evaluate_report(report, out_dir, *, title=None) -> dict:
-    """Report of one ``hwsim.evaluate`` result (a CostReport, or its ``layers`` frame):
-    totals, the per-layer table, per-layer energy by level and the DRAM roofline.
-    Returns {"markdown": path, "html": path, "plots": [paths]}."""
+    """Report of one ``hwsim.evaluate`` result (a CostReport, or its ``layers`` frame): totals, layers, per-layer
+    energy by level, DRAM roofline. Returns {"markdown": path, "html": path, "plots": [paths]}."""
     if hasattr(report, "layers") and hasattr(report, "accelerator"):
         layers, name = report.layers, title or f"{report.network} on {report.accelerator.name}"
         bw, totals = report.accelerator.params.get("dram_bw_bytes_per_cycle"), report.total.as_dict()

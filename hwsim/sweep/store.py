@@ -60,6 +60,8 @@ class ResultStore:
             raise SpecError(f"field '--out' = '{self.out}': holds Parquet parts but no {MANIFEST}; choose an "
                             "empty or new folder")
         self.out.mkdir(parents=True, exist_ok=True)
+        for stale in self.out.glob(".*.tmp"):         # a killed run's half-written part or manifest
+            stale.unlink()
         listed = set(existing.get("done", [])) if existing else set()
         self.done = {c for c in listed if (self.out / part_name(c)).is_file()}
         self.meta = {**meta, "version": MANIFEST_VERSION, "fingerprint": fingerprint, "chunks": chunks}

@@ -112,11 +112,9 @@ def child(code: str, *args) -> dict:
 
 
 def has_dask() -> bool:
-    try:
-        import dask.distributed  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    import importlib.util
+
+    return importlib.util.find_spec("distributed") is not None
 
 
 def main() -> int:

@@ -157,8 +157,6 @@ def test_bad_overrides_are_one_error_line(capsys, tmp_path, spec_file, argv, nee
     assert not out.exists()                     # validated before any work
 
 
-@pytest.mark.xfail(strict=True, reason="cli._spec re-validates the overridden spec as a dict, so the error names "
-                   "'<dict>' instead of the spec file (fix: load_spec(data, origin=...); see the helper report)")
 def test_bad_override_error_names_the_spec_file(capsys, tmp_path, spec_file):
     code, _, err = run(capsys, "search", "--spec", spec_file, "--out", tmp_path / "run", "--episodes", "0")
     assert code == 2
@@ -196,8 +194,6 @@ def test_resume_without_a_checkpoint_is_an_error(capsys, tmp_path, spec_file):
     assert not (out / "designs.parquet").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="workflow.search creates --out and writes spec.json before run_search finds "
-                   "no checkpoint (fix: check for the checkpoint first; see the helper report)")
 def test_failed_resume_leaves_no_folder_behind(capsys, tmp_path, spec_file):
     out = tmp_path / "never-run"
     code, _, err = run(capsys, "search", "--spec", spec_file, "--out", out, "--resume")

@@ -209,6 +209,8 @@ def test_per_layer_rows_sum_to_evaluate_many_totals(layers):
     np.testing.assert_array_equal(s.designs["feasible"], totals["feasible"])
     for column in ("latency_cycles", "energy_pj", "energy_dram_pj", "area_mm2"):
         np.testing.assert_allclose(s.designs[column], totals[column], rtol=1e-12)
+    ok = totals["feasible"].to_numpy()
+    np.testing.assert_allclose(s.designs.loc[ok, "utilization"], totals.loc[ok, "utilization"], rtol=1e-12)
     assert (s.designs.loc[~s.designs["feasible"], "error"] != "").all()
 
 

@@ -120,4 +120,4 @@ def test_string_parameters_are_grouped_and_equal_evaluate_many(tmp_path):
     expected = hwsim.evaluate_many(hwsim.zoo.get_network("alexnet"), configs, per_layer=False)
     for column in ("latency_cycles", "energy_pj", "area_mm2", "utilization"):
         np.testing.assert_array_equal(frame[column].to_numpy(), expected[column].to_numpy(), err_msg=column)
-    assert frame["energy_pj"].nunique() > 2 and frame["area_mm2"].nunique() == 8
+    assert frame["energy_pj"].nunique() == 4 and frame["area_mm2"].nunique() > 4     # technology x pes; area also by model
