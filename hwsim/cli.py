@@ -52,7 +52,7 @@ def cmd_eval(args) -> int:
     from .evaluate import evaluate
     from .report.text import format_report
 
-    network = load_network(args.network, batch=args.batch, bits=args.bits)
+    network = load_network(args.network, batch=args.batch, bits=args.bits, skip_unsupported=args.skip_unsupported)
     accelerator = load_template(args.template, **parse_sets(args.set))
     report = evaluate(network, accelerator)
     print(json.dumps(report_json(report), allow_nan=False) if args.json else format_report(report))
@@ -172,6 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="override a template parameter (repeatable, once per parameter)")
     ev.add_argument("--batch", type=int, default=None, help="batch size (zoo networks)")
     ev.add_argument("--bits", type=int, default=None, help="precision in bits of every tensor")
+    ev.add_argument("--skip-unsupported", action="store_true",
+                    help="ONNX models: cost ops hwsim does not model as zero (listed in a warning) instead of failing")
     ev.add_argument("--csv", type=Path, help="write the per-layer table as CSV")
     ev.add_argument("--json", action="store_true",
                     help="print one JSON object (network, template, parameters, totals, layers) instead of tables")

@@ -171,7 +171,7 @@ def main() -> int:
         "",
         table_md(pd.DataFrame([{**best, "spearman": rho, "median_abs_error": med, "median_ratio": bias}])),
         "",
-        f"Shipped template (rounded values): Spearman {s_rho:.4f}, median |error| {s_med:.2%}, "
+        f"Shipped template values: Spearman {s_rho:.4f}, median |error| {s_med:.2%}, "
         f"median predicted/measured {s_bias:.3f}.",
         "",
         f"## {FOLDS}-fold cross-validation (calibrate on 4/5, test on the held-out 1/5; seed {SEED})",

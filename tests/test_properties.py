@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 import hwsim
 
 TEMPLATES = hwsim.template_names()
-GPU_TEMPLATES = [t for t in TEMPLATES if hwsim.load_template(t).dataflow == "roofline"]
+GPU_TEMPLATES = [t for t in TEMPLATES if hwsim.load_template(t).dataflow in ("roofline", "gpu_kernels")]
 EMULATIONS = [t for t in TEMPLATES if hwsim.load_template(t).dataflow.startswith("maestro")]
 PHYSICAL = [t for t in TEMPLATES if t not in GPU_TEMPLATES and t not in EMULATIONS]
 OVERRIDES = {"tpu": {"fill_drain": "mapped"}}

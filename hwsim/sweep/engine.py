@@ -1,10 +1,11 @@
 """Costing one chunk of design points: parameter arrays in, an Arrow table out.
 
 ``evaluate_many`` takes a list of Accelerator objects; a sweep chunk of 20,000
-points would spend more time building and regrouping those (about 50 us a
+points would spend more time building and regrouping those (about 35 us a
 point: ``with_params`` plus reading every parameter back) than the model spends
-costing them (about 25 us a point for ResNet-50 on dla). So the chunk is costed
-the way ``evaluate_many`` costs one group, straight from arrays:
+costing them (about 20 us a point for ResNet-50 on dla; reports/bench_sweep.md).
+So the chunk is costed the way ``evaluate_many`` costs one group, straight from
+arrays:
 
 1. every template parameter becomes one array over the chunk (swept and derived
    values, template defaults elsewhere), checked against the template's

@@ -71,16 +71,20 @@ class ProcessExecutor:
 
         pending, todo = set(), iter(chunks)
         with ProcessPoolExecutor(self.workers, initializer=_install, initargs=(context,)) as pool:
-            while True:
-                for chunk in todo:
-                    pending.add(pool.submit(_call, task, chunk))
-                    if len(pending) >= self.workers * IN_FLIGHT_PER_WORKER:
-                        break
-                if not pending:
-                    return
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    yield future.result()
+            try:
+                while True:
+                    for chunk in todo:
+                        pending.add(pool.submit(_call, task, chunk))
+                        if len(pending) >= self.workers * IN_FLIGHT_PER_WORKER:
+                            break
+                    if not pending:
+                        return
+                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        yield future.result()
+            except BaseException:       # Ctrl-C or a failed chunk: do not start the queued ones
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
 
 
 class DaskExecutor:
@@ -123,15 +127,14 @@ def _local_cluster(distributed, workers: int):
     Dask's nannies set ``MALLOC_TRIM_THRESHOLD_`` in their workers' environment
     by default; setting it switches off glibc's adaptive mmap threshold, so every
     large numpy temporary of the tiling searches is mmapped and unmapped again --
-    the sweep ran 2-3x slower in such a worker than in a plain process. The
-    embedded cluster drops that variable (and keeps dask's others, e.g.
-    OMP_NUM_THREADS=1). Workers of an existing cluster are the user's to set up
-    (README: the same setting in their dask config)."""
+    a chunk ran 2-3x slower in such a worker than in a plain process. The
+    embedded cluster unsets that variable (and keeps dask's others, e.g.
+    OMP_NUM_THREADS=1). Workers of an existing cluster are the user's to set up:
+    the same setting in their dask config (``MALLOC_TRIM_THRESHOLD_: null``)."""
     import dask
 
-    environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {})
-    environ.pop("MALLOC_TRIM_THRESHOLD_", None)
-    with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+    # None unsets a pre-spawn variable (distributed.nanny._get_env_variables)
+    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
         return distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                         dashboard_address=None)
 

@@ -25,7 +25,7 @@ from .executors import make_executor
 from .points import PointSpace
 from .results import best_rows
 from .spec import SweepSpec, load_sweep_spec
-from .store import ResultStore, read_results
+from .store import ResultStore, part_name, read_results
 
 
 @dataclass(frozen=True)
@@ -129,14 +129,29 @@ def run_sweep(spec, out, *, workers: int | None = None, scheduler: str | None = 
 
 def _summary(spec: SweepSpec, job: SweepJob, out: Path) -> tuple[int, int, list]:
     """Rows, feasible (point, network) pairs and, in totals mode, the best point
-    per (network, objective), from the dataset's needed columns only."""
+    per (network, objective), read part by part (only the needed columns), so
+    that the summary's memory does not grow with the sweep either."""
+    import pyarrow.parquet as pq
+
     objectives = list(dict.fromkeys(c for c, _ in spec.objectives))
     columns = ["point", "network", "feasible"] + ([] if job.per_layer else list(job.names) + objectives)
-    frame = read_results(out, columns)
-    if job.per_layer:
-        ok = frame.groupby(["point", "network"], sort=False)["feasible"].all()
-        return len(frame), int(ok.sum()), []
-    return len(frame), int(frame["feasible"].sum()), best_rows(frame, spec.objectives, job.names)
+    rows, feasible, candidates = 0, 0, []
+    for chunk in range(spec.chunks):
+        frame = pq.read_table(out / part_name(chunk), columns=columns).to_pandas()
+        rows += len(frame)
+        if job.per_layer:
+            feasible += int(frame.groupby(["point", "network"], sort=False)["feasible"].all().sum())
+        else:
+            feasible += int(frame["feasible"].sum())
+            candidates += best_rows(frame, spec.objectives, job.names)
+    best = {}
+    for record in candidates:       # best value per (network, objective); the lowest point on ties
+        key = (record["network"], record["objective"])
+        sign = -1 if record["sense"] == "max" else 1
+        rank = (sign * record["value"], record["point"])
+        if key not in best or rank < (sign * best[key]["value"], best[key]["point"]):
+            best[key] = record
+    return rows, feasible, [best[k] for k in sorted(best, key=lambda k: (k[0], objectives.index(k[1])))]
 
 
 def _size(spec: SweepSpec, chunk: int) -> int:

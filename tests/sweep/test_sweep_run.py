@@ -120,4 +120,25 @@ def test_string_parameters_are_grouped_and_equal_evaluate_many(tmp_path):
     expected = hwsim.evaluate_many(hwsim.zoo.get_network("alexnet"), configs, per_layer=False)
     for column in ("latency_cycles", "energy_pj", "area_mm2", "utilization"):
         np.testing.assert_array_equal(frame[column].to_numpy(), expected[column].to_numpy(), err_msg=column)
-    assert frame["energy_pj"].nunique() == 4 and frame["area_mm2"].nunique() > 4     # technology x pes; area also by model
+    # energy by technology x pes; area also by area model
+    assert frame["energy_pj"].nunique() == 4 and frame["area_mm2"].nunique() > 4
+
+
+def test_executor_choice(monkeypatch):
+    from hwsim.errors import HwsimError
+    from hwsim.sweep import DaskExecutor, make_executor
+    import hwsim.sweep.executors as executors
+
+    monkeypatch.setattr(executors, "available_cores", lambda: 4)
+    assert make_executor(1_000).name == "serial"
+    assert make_executor(1_000_000).name == "processes" and make_executor(1_000_000).workers == 4
+    assert make_executor(1_000_000, workers=1).name == "serial"
+    assert make_executor(10, workers=3).workers == 3
+    assert isinstance(make_executor(10, scheduler="tcp://h:8786"), DaskExecutor)
+    assert make_executor(10, kind="dask", workers=2).workers == 2
+    monkeypatch.setattr(executors, "available_cores", lambda: 1)
+    assert make_executor(1_000_000).name == "serial"
+    with pytest.raises(HwsimError, match="field '--executor' = 'gpu'"):
+        make_executor(10, kind="gpu")
+    with pytest.raises(HwsimError, match="field '--workers' = 0"):
+        make_executor(10, kind="processes", workers=0)

@@ -102,7 +102,8 @@ def test_unknown_objective_column_fails_before_the_output_folder_exists(tmp_path
 
 def test_relative_paths_are_taken_beside_the_spec(tmp_path):
     template = tmp_path / "my_dla.yaml"
-    template.write_text((Path(__file__).parents[2] / "templates" / "dla.yaml").read_text().replace("name: dla", "name: my_dla"))
+    dla = (Path(__file__).parents[2] / "templates" / "dla.yaml").read_text()
+    template.write_text(dla.replace("name: dla", "name: my_dla"))
     path = tmp_path / "s.yaml"
     path.write_text("network: alexnet\ntemplate: my_dla.yaml\nparameters: {grid: {pes: [64]}}\n")
     loaded = load_sweep_spec(path)
