@@ -122,7 +122,8 @@ def cmd_sweep(args) -> int:
           f"{result.executor}, {result.workers} worker(s)); {result.chunks_skipped} chunk(s) resumed")
     for best in result.best:
         params = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in best["parameters"].items())
-        print(f"  best {best['objective']} ({best['sense']}) on {best['network']}: {best['value']:.6g} at point "
+        where = f"on {best['network']}" if best.get("network") else "of the chip"
+        print(f"  best {best['objective']} ({best['sense']}) {where}: {best['value']:.6g} at point "
               f"{best['point']} ({params})")
     return 0
 
@@ -165,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     ev = sub.add_parser("eval", help="cost of a network on a template")
     ev.add_argument("--network", default="resnet50",
-                    help="zoo name (see 'hwsim networks'), a MAESTRO layer CSV or a SCALE-Sim topology CSV "
+                    help="zoo name (see 'hwsim networks'), an ONNX model (.onnx), a MAESTRO layer CSV or a SCALE-Sim topology CSV "
                          "(convolution or GEMM)")
     ev.add_argument("--template", default="dla", help="template name (see 'hwsim templates') or a YAML path")
     ev.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",

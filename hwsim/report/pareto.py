@@ -10,7 +10,10 @@ The points are sorted lexicographically, so a point can only be dominated by one
 before it (or an equal one, which does not dominate); they are then swept in
 chunks, each compared against the front found so far and then, what survives,
 against itself, with numpy: about O(n x front x k) work and O(chunk x (front +
-chunk) x k) memory (1,000,000 random 3-objective points, a 123-point front: 8.5 s).
+chunk) x k) memory. Before the sweep, every point is compared with a few *elite*
+points (the best by the sum of per-objective ranks, which are on or near the front): a
+point one of them dominates cannot be on the front, and in a large cloud that removes
+almost all points at O(n x elite x k) cost, so the exact sweep runs on the few left.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from ..errors import HwsimError
 __all__ = ["dominates", "pareto_mask"]
 
 CHUNK = 1024
+ELITE = 64          # points of the cheap first pass
 
 
 def dominates(a, b) -> np.ndarray:
@@ -45,6 +49,7 @@ def pareto_mask(values, maximize: Sequence[int] = ()) -> np.ndarray:
         v[:, col] = -v[:, col]
     mask = np.zeros(len(v), dtype=bool)
     valid = np.flatnonzero(np.isfinite(v).all(axis=1))
+    valid = _drop_dominated_by_elite(v, valid)
     order = valid[np.lexsort(v[valid].T[::-1])]
     front = np.empty((0, v.shape[1]))
     for start in range(0, len(order), CHUNK):
@@ -55,3 +60,17 @@ def pareto_mask(values, maximize: Sequence[int] = ()) -> np.ndarray:
         mask[keep] = True
         front = np.concatenate([front, v[keep]])
     return mask
+
+
+def _drop_dominated_by_elite(v: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``rows`` without those an elite point dominates (exact: a dominated point is never on
+    the front, and strict dominance keeps every copy of a front point)."""
+    if len(rows) <= 4 * ELITE:
+        return rows
+    ranks = np.argsort(np.argsort(v[rows], axis=0), axis=0).sum(axis=1)
+    elite = v[rows[np.argsort(ranks, kind="stable")[:ELITE]]]
+    keep = np.ones(len(rows), dtype=bool)
+    for start in range(0, len(rows), 16 * CHUNK):
+        block = v[rows[start:start + 16 * CHUNK]]
+        keep[start:start + len(block)] = ~dominates(elite[None, :, :], block[:, None, :]).any(axis=1)
+    return rows[keep]

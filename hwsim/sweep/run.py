@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..errors import SpecError
+from .chip_engine import evaluate_chip_chunk
 from .engine import Workload, evaluate_chunk, prepare
 from .executors import make_executor
 from .points import PointSpace
@@ -41,7 +42,22 @@ class SweepJob:
     points: int
 
 
-def make_job(spec: SweepSpec) -> SweepJob:
+@dataclass(frozen=True)
+class ChipSweepJob:
+    """A chip sweep's worker context: the chip and the point space."""
+
+    chip: object
+    space: PointSpace
+    names: tuple[str, ...]
+    chunk_points: int
+    points: int
+    per_layer: bool = False
+
+
+def make_job(spec: SweepSpec):
+    if spec.chip is not None:
+        return ChipSweepJob(chip=spec.chip, space=spec.space, names=spec.space.names,
+                            chunk_points=spec.chunk_points, points=spec.points)
     return SweepJob(template=spec.template, workloads=tuple(prepare(n) for n in spec.networks), space=spec.space,
                     names=spec.space.names, per_layer=spec.output == "layers", chunk_points=spec.chunk_points,
                     points=spec.points)
@@ -52,6 +68,8 @@ def run_chunk(job: SweepJob, chunk: int):
     start = chunk * job.chunk_points
     stop = min(start + job.chunk_points, job.points)
     values = job.space.take(start, stop)
+    if isinstance(job, ChipSweepJob):
+        return evaluate_chip_chunk(job.chip, values, job.names, start)
     return evaluate_chunk(job.template, job.workloads, values, job.names, start, job.per_layer)
 
 
@@ -134,7 +152,8 @@ def _summary(spec: SweepSpec, job: SweepJob, out: Path) -> tuple[int, int, list]
     import pyarrow.parquet as pq
 
     objectives = list(dict.fromkeys(c for c, _ in spec.objectives))
-    columns = ["point", "network", "feasible"] + ([] if job.per_layer else list(job.names) + objectives)
+    networks = [] if spec.chip is not None else ["network"]        # a chip sweep: one row per point
+    columns = ["point", *networks, "feasible"] + ([] if job.per_layer else list(job.names) + objectives)
     rows, feasible, candidates = 0, 0, []
     for chunk in range(spec.chunks):
         frame = pq.read_table(out / part_name(chunk), columns=columns).to_pandas()
@@ -166,4 +185,4 @@ def _bar(spec: SweepSpec, total: int, progress: bool | None):
                 disable=None if progress is None else not progress)
 
 
-__all__ = ["SweepJob", "SweepResult", "check_objectives", "make_job", "run_chunk", "run_sweep"]
+__all__ = ["ChipSweepJob", "SweepJob", "SweepResult", "check_objectives", "make_job", "run_chunk", "run_sweep"]

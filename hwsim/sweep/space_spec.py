@@ -8,6 +8,9 @@ template and turned into a :class:`~hwsim.sweep.points.PointSpace`.
     derived:
       l1_bytes: "max(64, l2_bytes // pes)"
 
+A chip sweep (``chip:``) names parameters ``<sub>.<param>`` (``big.pes``); in a
+derived expression such a name is written ``big__pes`` (a dot would be an attribute).
+
 Every grid value, choice and range bound is checked with the template's
 parameter declaration (the same check as ``with_params``), so a bad value fails
 here, before any work; every error names the field and the value.
@@ -15,6 +18,7 @@ here, before any work; every error names the field and the value.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 import numpy as np
@@ -23,7 +27,7 @@ from ..errors import SpecError, TemplateError
 from ..hardware.accelerator import Accelerator
 from ..hardware.params import show_value
 from ..system.chip_yaml import _yaml_number
-from .expr import compile_expression
+from .expr import Expression, compile_expression
 from .points import Grid, PointSpace, Range, Samples, values_array
 
 PARAMETER_KEYS = ("grid", "random", "lhs")
@@ -165,8 +169,35 @@ def _derived(data, template: Accelerator, swept: tuple[str, ...], where: str):
             raise SpecError(f"{where}field '{field}' = {show_value(text)}: '{name}' is swept in 'parameters'; "
                             "a parameter is either swept or derived")
         known = (numeric - {n for n, _ in data.items()}) | set(swept) | {n for n, _ in out}
-        out.append((name, compile_expression(text, field, known, where)))
+        out.append((name, _compile(text, field, known, where)))
     return tuple(out)
+
+
+def _compile(text, field: str, known: set, where: str):
+    """A chip sweep's parameters are dotted (``big.pes``), which the expression
+    language reads as an attribute: there they are written ``big__pes``."""
+    if not any("." in name for name in known):
+        return compile_expression(text, field, known, where)
+    try:
+        return DottedExpression(compile_expression(text, field, {n.replace(".", "__") for n in known}, where))
+    except SpecError as exc:
+        if "Attribute" not in str(exc):
+            raise
+        raise SpecError(f"{exc}; in a chip sweep write 'big.pes' as big__pes") from None
+
+
+@dataclass(frozen=True)
+class DottedExpression:
+    """An expression over ``sub__param`` names evaluated on ``sub.param`` values."""
+
+    inner: Expression
+
+    @property
+    def text(self) -> str:
+        return self.inner.text
+
+    def evaluate(self, values: Mapping[str, np.ndarray]) -> np.ndarray:
+        return self.inner.evaluate({k.replace(".", "__"): v for k, v in values.items()})
 
 
 def _check_first_point(space: PointSpace, template: Accelerator, where: str) -> None:

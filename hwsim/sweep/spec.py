@@ -14,7 +14,12 @@
 Everything is checked before any work (the safe YAML reader, unknown fields,
 the template's parameter declarations, the networks, the derived parameters on
 the first point); every error is one SpecError line naming the file, the field
-and the value. Chip specs (``chip:``) are not swept yet: a SpecError says so.
+and the value.
+
+A chip sweep gives ``chip: path/to/chip.yaml`` (relative to the sweep spec) instead
+of ``template`` and no ``network`` (the chip's tasks are the workload); its
+parameters are ``<sub>.<param>`` (``big.pes``), written ``big__pes`` in derived
+expressions; output is totals only (see hwsim/sweep/chip_engine.py).
 """
 
 from __future__ import annotations
@@ -55,6 +60,7 @@ class SweepSpec:
     chunk_points: int
     data: Mapping[str, Any]                       # the spec as given (paths resolved): fingerprint, manifest
     source: str = ""
+    chip: Any = None                              # a chip sweep: the Chip (``template`` is its ChipParameters)
 
     @property
     def points(self) -> int:
@@ -105,26 +111,51 @@ def sweep_from_mapping(data: Mapping[str, Any], source: str = "", base_dir: Path
     name = data.get("name", Path(source).stem if source else "sweep")
     if not isinstance(name, str) or not name.strip():
         raise SpecError(f"{where}field 'name' = {show_value(name)}: expected a non-empty sweep name")
+    chip = None
     if "chip" in data:
-        raise SpecError(f"{where}field 'chip' = {show_value(data['chip'])}: chip sweeps are not supported yet; "
-                        "sweep a template ('template: dla') instead")
-    template_name, template = _template(data.get("template"), base_dir, where)
-    network_names, networks = _networks(data, base_dir, where)
+        chip, template_name, template, network_names, networks = _chip(data, base_dir, where)
+    else:
+        template_name, template = _template(data.get("template"), base_dir, where)
+        network_names, networks = _networks(data, base_dir, where)
     space = parse_space(data.get("parameters"), data.get("derived"), template, where)
     output = data.get("output", "totals")
-    if output not in OUTPUTS:
-        raise SpecError(f"{where}field 'output' = {show_value(output)}: valid: {list(OUTPUTS)}")
+    if output not in OUTPUTS or (chip is not None and output != "totals"):
+        raise SpecError(f"{where}field 'output' = {show_value(output)}: valid: "
+                        f"{['totals'] if chip is not None else list(OUTPUTS)}")
     chunk = _yaml_number(data.get("chunk_points", DEFAULT_CHUNK_POINTS[output]))
     if isinstance(chunk, bool) or not isinstance(chunk, int) or not 1 <= chunk <= MAX_CHUNK_POINTS:
         raise SpecError(f"{where}field 'chunk_points' = {show_value(chunk)}: expected an integer in "
                         f"1..{MAX_CHUNK_POINTS:,}")
     objectives = _objectives(data.get("objectives"), where)
-    resolved = {**{k: v for k, v in data.items() if k != "notes"}, "name": name, "template": template_name,
+    resolved = {**{k: v for k, v in data.items() if k != "notes"}, "name": name,
+                ("chip" if chip is not None else "template"): template_name,
                 "network": network_names, "output": output, "chunk_points": chunk,
                 "objectives": [list(o) for o in objectives]}
     return SweepSpec(name=name, networks=networks, template=template, space=space, objectives=objectives,
                      output=output, chunk_points=chunk, data=json.loads(json.dumps(resolved, default=str)),
-                     source=source)
+                     source=source, chip=chip)
+
+
+def _chip(data: Mapping, base_dir: Path | None, where: str):
+    """A chip sweep's chip (task-level, loaded from its file), its parameter
+    namespace and its networks; ``template`` or ``network`` beside it is an error."""
+    from ..system.chip_yaml import load_chip
+    from ..system.tables import unique_networks
+    from .chip_engine import check_chip_names, check_task_level, chip_parameters
+
+    for key in ("template", "network", "batch", "bits"):
+        if key in data:
+            raise SpecError(f"{where}field '{key}' = {show_value(data[key])}: not allowed with 'chip' (the chip "
+                            "file gives the sub-accelerators and the tasks); give 'chip' or 'template', not both")
+    value = _resolve(data["chip"], base_dir)
+    if not isinstance(value, str) or not Path(value).is_file():
+        raise SpecError(f"{where}field 'chip' = {show_value(data['chip'])}: expected the path of a chip YAML file "
+                        "(relative to the sweep spec)")
+    chip = load_chip(value)
+    check_task_level(chip, where)
+    check_chip_names(chip, data.get("parameters"), data.get("derived"), where)
+    networks = tuple(unique_networks(t.network for t in chip.tasks))
+    return chip, value, chip_parameters(chip), [n.name for n in networks], networks
 
 
 def _resolve(value, base_dir: Path | None):

@@ -35,6 +35,7 @@ class Reinforce(Controller):
         self.genes = genes if genes is not None else slice(0, problem.n_genes)
         self.logits = [np.zeros(k) for k in problem.gene_options[self.genes]]
         self.baseline: float | None = None
+        self.reward_var = 0.0
 
     def sample(self, k: int, which: slice | None = None) -> np.ndarray:
         """``k`` samples (k, len(which)) of the genes ``which`` (relative to all genes)."""
@@ -59,7 +60,11 @@ class Reinforce(Controller):
     def learn(self, genes_row: np.ndarray, reward: float) -> None:
         if self.baseline is None:
             self.baseline = reward
-        advantage = reward - self.baseline
+        deviation = reward - self.baseline
+        # normalized advantage: rewards inside the specs differ by hundredths (accuracy) while a
+        # violation costs -1, so raw advantages would teach only "avoid violations"
+        self.reward_var = BASELINE_DECAY * self.reward_var + (1 - BASELINE_DECAY) * deviation ** 2
+        advantage = deviation / (np.sqrt(self.reward_var) + 1e-3)
         for d, choice in enumerate(genes_row):
             grad = -_softmax(self.logits[d])
             grad[int(choice)] += 1.0
@@ -67,8 +72,10 @@ class Reinforce(Controller):
         self.baseline = BASELINE_DECAY * self.baseline + (1 - BASELINE_DECAY) * reward
 
     def extra_state(self) -> dict:
-        return {"logits": [l.tolist() for l in self.logits], "baseline": self.baseline}
+        return {"logits": [l.tolist() for l in self.logits], "baseline": self.baseline,
+                "reward_var": self.reward_var}
 
     def load_extra_state(self, state: dict) -> None:
         self.logits = [np.array(l, dtype=float) for l in state["logits"]]
         self.baseline = state["baseline"]
+        self.reward_var = float(state["reward_var"])

@@ -69,7 +69,7 @@ CASES = [
     (spec(network="resnet5"), "field 'network[0]'", "resnet5"),
     (spec(network=["alexnet", "alexnet"]), "field 'network' = ['alexnet', 'alexnet']", "share a name"),
     (spec(batch=0), "field 'batch' = 0", "> 0"),
-    (spec(chip="specs/chips/dla_shi.yaml"), "field 'chip' = 'specs/chips/dla_shi.yaml'", "not supported yet"),
+    (spec(chip="specs/chips/dla_shi.yaml"), "field 'template' = 'dla'", "not allowed with 'chip'"),
 ]
 
 
