@@ -222,22 +222,27 @@ def one_line(text) -> str:
     return " ".join(line.strip() for line in str(text).splitlines() if line.strip())
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def run_command(args, prog: str = "hwsim", interrupted: str = "interrupted") -> int:
+    """Run ``args.func(args)`` with the command-line error policy (shared by ``nasaic``): a
+    user error prints one line and exits 2, a bug one line and 3, never a traceback."""
     try:
         return args.func(args)
     except BrokenPipeError:            # the reader went away (``hwsim networks | head``): not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except (HwsimError, OSError) as exc:
-        print(f"hwsim: error: {one_line(exc)}", file=sys.stderr)
+        print(f"{prog}: error: {one_line(exc)}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
-        print("hwsim: interrupted", file=sys.stderr)
+        print(f"{prog}: {interrupted}", file=sys.stderr)
         return 130
     except Exception as exc:    # noqa: BLE001 - the last resort: a bug, reported in one line
-        print(f"hwsim: internal error ({type(exc).__name__}: {one_line(exc)}), please report", file=sys.stderr)
+        print(f"{prog}: internal error ({type(exc).__name__}: {one_line(exc)}), please report", file=sys.stderr)
         return EXIT_INTERNAL
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_command(build_parser().parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from dataclasses import replace
 
-from hwsim.cli import EXIT_ERROR, EXIT_INTERNAL, one_line
-from hwsim.errors import HwsimError
+from hwsim.cli import run_command
 from hwsim.report.json_data import json_safe
 
 from .spec import CONTROLLERS, load_spec, spec_to_dict
@@ -138,21 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        return args.func(args)
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
-    except (HwsimError, OSError) as exc:
-        print(f"nasaic: error: {one_line(exc)}", file=sys.stderr)
-        return EXIT_ERROR
-    except KeyboardInterrupt:
-        print("nasaic: interrupted (resume with --resume)", file=sys.stderr)
-        return 130
-    except Exception as exc:    # noqa: BLE001 - the last resort: a bug, reported in one line
-        print(f"nasaic: internal error ({type(exc).__name__}: {one_line(exc)}), please report", file=sys.stderr)
-        return EXIT_INTERNAL
+    return run_command(build_parser().parse_args(argv), "nasaic", "interrupted (resume with --resume)")
 
 
 if __name__ == "__main__":
