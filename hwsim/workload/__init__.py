@@ -5,9 +5,20 @@ from .layer import (Layer, conv2d, conv_output_size, depthwise_conv2d, eltwise, 
 from .maestro import load_maestro_layers
 from .scalesim import load_scalesim_topology
 from .network import Network
-from . import footprint, monarch, transformer, zoo
-from .transformer import decoder
-from .footprint import footprint as memory_footprint
+from . import zoo
+
+_LAZY = {"decoder": ("transformer", "decoder"), "memory_footprint": ("footprint", "footprint")}
+
+
+def __getattr__(name):
+    """The transformer workloads load on first use, so ``import hwsim`` stays fast."""
+    import importlib
+    if name in ("footprint", "monarch", "transformer"):
+        return importlib.import_module(f"{__name__}.{name}")
+    if name in _LAZY:
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(f"{__name__}.{module}"), attr)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = ["Layer", "Network", "conv2d", "conv_output_size", "depthwise_conv2d", "eltwise",
            "global_avgpool", "load_maestro_layers", "load_scalesim_topology", "matmul", "pool2d", "tensor_bits",

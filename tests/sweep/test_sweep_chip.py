@@ -10,11 +10,12 @@ import pandas as pd
 import pytest
 
 from hwsim.errors import SpecError
-from hwsim.sweep import SerialExecutor, read_results, run_sweep
+from hwsim.sweep import read_results, run_sweep
 from hwsim.sweep.spec import load_sweep_spec
 from hwsim.system import evaluate_chip
 from hwsim.system.chip import make_chip
 from hwsim.system.chip_yaml import load_chip
+from sweephelpers import Interrupted
 
 ROOT = Path(__file__).resolve().parents[2]
 CHIP_YAML = """
@@ -133,15 +134,6 @@ def test_spec_file_resolves_the_chip_beside_it():
     assert first["big.noc_bw_bytes_per_cycle"].tolist() == [64.0, 64.0]     # big__pes // 16
 
 
-class Interrupted(SerialExecutor):
-    def __init__(self, after):
-        self.after = after
-
-    def run(self, task, context, chunks):
-        for i, item in enumerate(super().run(task, context, chunks)):
-            if i == self.after:
-                raise KeyboardInterrupt
-            yield item
 
 
 def test_resume_equals_uninterrupted(chip_file, grid_frame, tmp_path):

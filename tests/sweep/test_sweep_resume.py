@@ -12,8 +12,9 @@ import pytest
 import yaml
 
 from hwsim.errors import SpecError
-from hwsim.sweep import SerialExecutor, read_results, run_sweep
+from hwsim.sweep import read_results, run_sweep
 from hwsim.sweep.store import MANIFEST
+from sweephelpers import Interrupted
 
 SPEC = {"name": "resume", "network": "alexnet", "template": "dla", "chunk_points": 20,
         "parameters": {"grid": {"pes": [64, 256, 1024, 2048]},
@@ -22,17 +23,6 @@ SPEC = {"name": "resume", "network": "alexnet", "template": "dla", "chunk_points
                                           "l2_bytes": [32768, 131072, 524288]}}}}
 
 
-class Interrupted(SerialExecutor):
-    """Serial, but the run stops (as a Ctrl-C would) after ``after`` chunks."""
-
-    def __init__(self, after):
-        self.after = after
-
-    def run(self, task, context, chunks):
-        for i, item in enumerate(super().run(task, context, chunks)):
-            if i == self.after:
-                raise KeyboardInterrupt
-            yield item
 
 
 def manifest(out):
