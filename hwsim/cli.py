@@ -4,6 +4,7 @@
     hwsim chip chip.yaml [--simulate] [--gantt out.png] [--json] [--spec-latency-cycles N ...]
     hwsim sweep spec.yaml --out results/ [--workers N | --scheduler ADDR] [--resume] [--json]
     hwsim report results/ --out reports/x/ [--json]
+    hwsim rdu fusion|coe|capacity ... [--json]   (hwsim/rdu_cli.py)
     hwsim templates
     hwsim networks
 
@@ -24,6 +25,7 @@ from pathlib import Path
 
 from .dataflow.registry import load_all_templates, load_template
 from .errors import HwsimError, UsageError
+from .rdu_cli import add_rdu_parser
 from .report.json_data import json_safe
 from .workload import zoo
 from .workload.loaders import load_network
@@ -212,6 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--title", default=None, help="report title")
     rp.add_argument("--json", action="store_true", help="print the written paths as one JSON object")
     rp.set_defaults(func=cmd_report)
+    add_rdu_parser(sub)
     sub.add_parser("templates", help="list templates, their parameters and defaults").set_defaults(func=cmd_templates)
     sub.add_parser("networks", help="list the model zoo").set_defaults(func=cmd_networks)
     return parser

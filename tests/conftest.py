@@ -3,7 +3,9 @@
 Tests that read published data use the ``reference`` fixture (see refdata.py).
 """
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -25,7 +27,9 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 # Cached co-search cost tables (nasaic.costs) go to a fresh folder per test session, never to
 # the user's ~/.cache; subprocesses (the nasaic CLI tests) inherit it.
-os.environ.setdefault("HWSIM_CACHE_DIR", tempfile.mkdtemp(prefix="hwsim-test-cache-"))
+if "HWSIM_CACHE_DIR" not in os.environ:
+    os.environ["HWSIM_CACHE_DIR"] = tempfile.mkdtemp(prefix="hwsim-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["HWSIM_CACHE_DIR"], ignore_errors=True)
 
 DATA = Path(__file__).parent / "data"
 

@@ -186,3 +186,25 @@ def test_precision_rule_and_unmappable_fp64():
 def test_bad_parameters_are_rejected_at_load(field, value):
     with pytest.raises(hwsim.TemplateError, match=f"field '{field}' = "):
         hwsim.load_template("a100_kernels", **{field: value})
+
+
+def test_decode_gemv_is_bound_by_its_weight_bytes():
+    """One row per sequence: split-K and a 16-row tile make a decode GEMM stream its
+    weights at the achievable bandwidth, as a measured GEMV does -- not pay for 128 rows."""
+    acc = hwsim.load_template("a100_kernels")
+    gemv = matmul("gemv", 1, 4096, 4096, bits=16)
+    r = row(acc, gemv)
+    assert r["bound"] == "dram"
+    bw = acc["mem_bw_bytes_per_s"] * acc["bw_fraction"]
+    assert r["latency_s"] == pytest.approx(r["dram_bytes"] / bw + acc["launch_overhead_s"], rel=1e-9)
+    # more sequences in the batch cost almost nothing until the GEMM turns compute-bound
+    batch8 = row(acc, matmul("gemv8", 8, 4096, 4096, bits=16))
+    assert batch8["latency_s"] < 1.05 * r["latency_s"]
+
+
+def test_split_k_fills_the_sms_of_a_few_tile_gemm():
+    acc = hwsim.load_template("a100_kernels")
+    cfg = config_batch(acc)
+    # 16 x 512 outputs: 4 tiles of 16 x 128; an 8192-deep reduction splits 27 ways (108 CTAs)
+    eff = gpu_kernels.gemm_shape_efficiency(LayerBatch.from_layers([matmul("s", 16, 512, 8192, bits=16)]), cfg)[0]
+    assert eff[0] == pytest.approx(1.0)

@@ -33,7 +33,7 @@ from .graph import GraphBuilder
 from .layer import Layer, matmul, tensor_bits
 from .network import Network
 
-__all__ = ["FUSION_PLANS", "MONARCH_DEFAULTS", "kernel_bytes", "kernel_ops", "monarch_fft", "monarch_intensities",
+__all__ = ["FUSION_PLANS", "MONARCH_DEFAULTS", "fft_conv", "kernel_bytes", "kernel_ops", "monarch_fft", "monarch_intensities",
            "operational_intensity"]
 
 # Kernel plans of the Monarch FFT: one op per kernel; GPU-style epilogue / prologue
@@ -51,22 +51,49 @@ FUSION_PLANS = {
 MONARCH_DEFAULTS = {"batch": 1024, "n0": 256, "n1": 512, "bits": 16}
 
 
-def monarch_fft(batch: int = 1024, n0: int = 256, n1: int = 512, bits=16, name: str = "monarch_fft") -> Network:
-    """The four-op Monarch FFT of ``batch`` sequences of length ``n0 x n1``."""
-    for field, value in (("batch", batch), ("n0", n0), ("n1", n1)):
+def _check_sizes(name: str, **sizes) -> None:
+    for field, value in sizes.items():
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise WorkloadError(f"network '{name}': field '{field}' = {value!r}: expected an integer >= 1")
-    precision = tensor_bits(bits, f"network '{name}'")
+
+
+def _monarch_stage(b: GraphBuilder, prefix: str, source, batch: int, n0: int, n1: int, precision: dict) -> Layer:
+    """Gemm0 -> Mul (twiddles) -> Transpose -> Gemm1, layer names prefixed."""
     elems, size = batch * n0 * n1, n0 * n1
     in_b, out_b = precision["input_bits"] / 8, precision["output_bits"] / 8
-    b = GraphBuilder(name)
-    g0 = b.add(matmul("gemm0", n1, n0, n0, batch=batch, bits=bits))
-    mul = b.add(Layer(name="mul", op="mul", n=batch, k=n0, c=n0, p=n1, q=1, groups=n0, in_size=(n1, 1),
+    bits = {key[:-5]: value for key, value in precision.items()}
+    g0 = b.add(matmul(prefix + "gemm0", n1, n0, n0, batch=batch, bits=bits), source)
+    mul = b.add(Layer(name=prefix + "mul", op="mul", n=batch, k=n0, c=n0, p=n1, q=1, groups=n0, in_size=(n1, 1),
                       **precision, vector_ops=elems, read_bytes=int(elems * in_b + size * in_b),
                       write_bytes=int(elems * out_b)), g0)
-    tr = b.add(Layer(name="transpose", op="vector", n=batch, k=n1, c=n1, p=n0, q=1, groups=n1, in_size=(n0, 1),
-                     **precision, vector_ops=0, read_bytes=int(elems * in_b), write_bytes=int(elems * out_b)), mul)
-    b.add(matmul("gemm1", n0, n1, n1, batch=batch, bits=bits), tr)
+    tr = b.add(Layer(name=prefix + "transpose", op="vector", n=batch, k=n1, c=n1, p=n0, q=1, groups=n1,
+                     in_size=(n0, 1), **precision, vector_ops=0, read_bytes=int(elems * in_b),
+                     write_bytes=int(elems * out_b)), mul)
+    return b.add(matmul(prefix + "gemm1", n0, n1, n1, batch=batch, bits=bits), tr)
+
+
+def monarch_fft(batch: int = 1024, n0: int = 256, n1: int = 512, bits=16, name: str = "monarch_fft") -> Network:
+    """The four-op Monarch FFT of ``batch`` sequences of length ``n0 x n1``."""
+    _check_sizes(name, batch=batch, n0=n0, n1=n1)
+    b = GraphBuilder(name)
+    _monarch_stage(b, "", None, batch, n0, n1, tensor_bits(bits, f"network '{name}'"))
+    return b.network()
+
+
+def fft_conv(batch: int = 1024, n0: int = 256, n1: int = 512, bits=16, name: str = "fft_conv") -> Network:
+    """A long convolution as FlashFFTConv computes it (Fu et al., 2023): the Monarch
+    FFT of the input, an element-wise product with the kernel's spectrum (a table of
+    ``n0 x n1`` values per sequence, read once), and the inverse Monarch FFT."""
+    _check_sizes(name, batch=batch, n0=n0, n1=n1)
+    precision = tensor_bits(bits, f"network '{name}'")
+    elems = batch * n0 * n1
+    in_b, out_b = precision["input_bits"] / 8, precision["output_bits"] / 8
+    b = GraphBuilder(name)
+    spectrum = _monarch_stage(b, "fft.", None, batch, n0, n1, precision)
+    kmul = b.add(Layer(name="kernel_mul", op="mul", n=batch, k=n1, c=n1, p=n0, q=1, groups=n1, in_size=(n0, 1),
+                       **precision, vector_ops=elems, read_bytes=int(2 * elems * in_b),
+                       write_bytes=int(elems * out_b)), spectrum)
+    _monarch_stage(b, "ifft.", kmul, batch, n1, n0, precision)      # the spectrum is laid out n0 x n1
     return b.network()
 
 

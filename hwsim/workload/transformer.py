@@ -172,6 +172,27 @@ class _Shape:
     keys: int
     logit_rows: int
     bits: dict
+    tp: int = 1
+
+    # Per-device widths under ``tp``-way tensor parallelism (Megatron-LM's split):
+    # heads, kv heads, d_ff and the vocabulary are divided over the devices; norms,
+    # residual adds and the embedding are replicated. With fewer kv heads than
+    # devices each kv head is replicated on tp / kv_heads devices.
+    @property
+    def heads(self) -> int:
+        return self.cfg.heads // self.tp
+
+    @property
+    def kv_heads(self) -> int:
+        return max(1, self.cfg.kv_heads // self.tp)
+
+    @property
+    def d_ff(self) -> int:
+        return self.cfg.d_ff // self.tp
+
+    @property
+    def vocab(self) -> int:
+        return -(-self.cfg.vocab // self.tp)
 
     @property
     def act_bytes(self) -> float:
@@ -184,7 +205,7 @@ class _Shape:
 
     @property
     def rep(self) -> int:
-        return self.cfg.heads // self.cfg.kv_heads
+        return self.heads // self.kv_heads
 
 
 class _DecoderBuilder(GraphBuilder):
@@ -223,7 +244,7 @@ class _DecoderBuilder(GraphBuilder):
         """QK^T (``scores=True``: K is the weight) or AV (V is the weight): one group per
         (sequence, kv head), the group's query heads as rows."""
         s = self.s
-        groups, hd = s.b * s.cfg.kv_heads, s.cfg.head_dim
+        groups, hd = s.b * s.kv_heads, s.cfg.head_dim
         c, k = (hd, s.keys) if scores else (s.keys, hd)
         bits = {"input_bits": s.bits["output_bits"], "weight_bits": s.bits["output_bits"],
                 "output_bits": s.bits["output_bits"]}
@@ -237,8 +258,9 @@ class _DecoderBuilder(GraphBuilder):
 
 
 def _decoder_layer(bld: _DecoderBuilder, i: int, x: Layer) -> Layer:
-    cfg = bld.s.cfg
-    d, qd, kvd = cfg.d_model, cfg.heads * cfg.head_dim, cfg.kv_dim
+    s = bld.s
+    cfg = s.cfg
+    d, qd, kvd, d_ff = cfg.d_model, s.heads * cfg.head_dim, s.kv_heads * cfg.head_dim, s.d_ff
     p = f"l{i}."
     h = bld.norm(p + "attn_norm", x)
     q = bld.rotary(p + "rope_q", bld.gemm(p + "q_proj", h, qd, d), qd)
@@ -246,22 +268,33 @@ def _decoder_layer(bld: _DecoderBuilder, i: int, x: Layer) -> Layer:
     v = bld.gemm(p + "v_proj", h, kvd, d)
     scores = bld.attention(p + "qk", q, k, scores=True)
     b, t = bld.s.b, bld.s.t
-    probs = bld.vector(p + "softmax", [scores], cfg.heads * bld.s.keys, "softmax",
-                       b * t * cfg.heads * bld.s.keys, op="softmax")
+    probs = bld.vector(p + "softmax", [scores], s.heads * s.keys, "softmax", b * t * s.heads * s.keys, op="softmax")
     o = bld.gemm(p + "o_proj", bld.attention(p + "av", probs, v, scores=False), d, qd)
     x = bld.residual(p + "attn_add", o, x)
     h = bld.norm(p + "mlp_norm", x)
-    gate, up = bld.gemm(p + "gate", h, cfg.d_ff, d), bld.gemm(p + "up", h, cfg.d_ff, d)
-    act = bld.vector(p + "swiglu", [gate, up], cfg.d_ff, "swiglu", 2 * b * t * cfg.d_ff)
-    return bld.residual(p + "mlp_add", bld.gemm(p + "down", act, d, cfg.d_ff), x)
+    gate, up = bld.gemm(p + "gate", h, d_ff, d), bld.gemm(p + "up", h, d_ff, d)
+    act = bld.vector(p + "swiglu", [gate, up], d_ff, "swiglu", 2 * b * t * d_ff)
+    return bld.residual(p + "mlp_add", bld.gemm(p + "down", act, d, d_ff), x)
+
+
+def _check_tp(where: str, cfg: DecoderConfig, tp) -> None:
+    if not _is_positive_int(tp):
+        raise WorkloadError(f"{where}: field 'tp' = {tp!r}: expected an integer >= 1 (devices of tensor parallelism)")
+    if cfg.heads % tp or cfg.d_ff % tp:
+        raise WorkloadError(f"{where}: field 'tp' = {tp!r}: must divide heads = {cfg.heads} and d_ff = {cfg.d_ff}")
+    if cfg.kv_heads % tp and tp % cfg.kv_heads:
+        raise WorkloadError(f"{where}: field 'tp' = {tp!r}: must divide kv_heads = {cfg.kv_heads} or be a "
+                            "multiple of it (each kv head then replicated)")
 
 
 def run_shape(config, phase: str, batch: int, context: int, generated: int = 1, bits=16,
-              all_logits: bool = True) -> _Shape:
-    """The sizes of one run (validated): tokens per sequence, keys attended, logit rows."""
+              all_logits: bool = True, tp: int = 1) -> _Shape:
+    """The sizes of one run on one of ``tp`` devices (validated): tokens per sequence,
+    keys attended, logit rows."""
     cfg = decoder_config(config)
     where = f"decoder '{cfg.name}'"
     _check_run(where, phase, batch, context, generated)
+    _check_tp(where, cfg, tp)
     precision = tensor_bits(bits, where)
     t = context if phase == "prefill" else 1
     keys = context if phase == "prefill" else context + generated
@@ -269,29 +302,33 @@ def run_shape(config, phase: str, batch: int, context: int, generated: int = 1, 
         raise WorkloadError(f"{where}: field 'batch' = {batch!r}: batch x kv_heads x keys = {batch} x "
                             f"{cfg.kv_heads} x {keys} exceeds {MAX_DIM} (2**24), hwsim's largest layer "
                             "dimension; split the batch")
-    return _Shape(cfg, int(batch), int(t), int(keys), t if all_logits else 1, precision)
+    return _Shape(cfg, int(batch), int(t), int(keys), t if all_logits else 1, precision, int(tp))
 
 
 def decoder(config, phase: str, batch: int, context: int, generated: int = 1, bits=16, name: str | None = None,
-            *, all_logits: bool = True) -> Network:
+            *, all_logits: bool = True, tp: int = 1) -> Network:
     """A decoder-only transformer as a :class:`Network`, one layer per kernel.
 
     ``config``: a name of :data:`MODELS` or a dict (see :func:`decoder_config`);
     ``phase``: ``"prefill"`` (``batch x context`` tokens) or ``"decode"`` (one token
     per sequence at step ``generated`` after a ``context``-token prompt; see the
     module docstring); ``bits``: an int or ``{"input", "weight", "output"}``;
-    ``all_logits``: prefill computes the LM head on every token (else the last).
+    ``all_logits``: prefill computes the LM head on every token (else the last);
+    ``tp``: the network one of ``tp`` tensor-parallel devices runs (heads, kv heads,
+    d_ff and vocabulary split; the all-reduces after ``o_proj`` and ``down`` are not
+    layers: ``hwsim.rdu`` prices them on the interconnect).
     Layer names: ``embed``, ``l{i}.{op}``, ``final_norm``, ``lm_head``.
     """
-    s = run_shape(config, phase, batch, context, generated, bits, all_logits)
+    s = run_shape(config, phase, batch, context, generated, bits, all_logits, tp)
     cfg = s.cfg
     if name is None:
-        name = f"{cfg.name}-{phase}-b{batch}-c{context}" + (f"-g{generated}" if phase == "decode" else "")
+        name = (f"{cfg.name}-{phase}-b{batch}-c{context}" + (f"-g{generated}" if phase == "decode" else "")
+                + (f"-tp{tp}" if tp > 1 else ""))
     bld = _DecoderBuilder(name, s)
     x = bld.vector("embed", [], cfg.d_model, "embed", 0,
                    s.b * s.t * (cfg.d_model * s.bits["weight_bits"] / 8 + TOKEN_ID_BYTES))
     for i in range(cfg.layers):
         x = _decoder_layer(bld, i, x)
     x = bld.norm("final_norm", x)
-    bld.gemm("lm_head", x, cfg.vocab, cfg.d_model, rows=s.logit_rows)
+    bld.gemm("lm_head", x, s.vocab, cfg.d_model, rows=s.logit_rows)
     return bld.network(check_shapes=False)

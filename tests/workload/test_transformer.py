@@ -258,3 +258,19 @@ def test_monarch_fully_fused_intensity_matches_table_i(reference):
 @pytest.mark.parametrize("plan", ["unfused", "partly_fused"])
 def test_monarch_unfused_and_partly_fused_match_table_i(reference, plan):
     assert monarch_intensities()[plan] == pytest.approx(_table_i(reference)[plan], rel=0.10)
+
+
+def test_tensor_parallel_shards_split_the_gemm_weights_and_flops():
+    from hwsim.workload.transformer import decoder as build
+
+    def gemm_weights(net):
+        return sum(layer.weight_elems for layer in net if layer.is_mac and len(net.predecessors(layer.name)) < 2)
+
+    full, shard = build("llama2-7b", "decode", 2, 256), build("llama2-7b", "decode", 2, 256, tp=8)
+    assert gemm_weights(shard) * 8 == gemm_weights(full)
+    assert sum(layer.macs for layer in shard) * 8 == pytest.approx(sum(layer.macs for layer in full), rel=1e-9)
+    # 8 kv heads over 16 devices: each kv head on two devices, so K/V weights count twice in total
+    gqa = build("llama3.1-8b", "decode", 1, 64, tp=16)
+    assert gqa["l0.k_proj"].k == 128 and gqa["l0.q_proj"].k == 4096 // 16
+    with pytest.raises(WorkloadError, match="field 'tp'"):
+        build("llama2-7b", "decode", 1, 64, tp=3)
