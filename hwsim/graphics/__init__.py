@@ -1,0 +1,1 @@
+"""Neural graphics (NGPC, ISCA 2023): encodings, apps, GPU baseline, NGPC cluster model."""
