@@ -107,8 +107,8 @@ class Workload:
     proportional to ``1 / (k + 1) ** zipf_s``: expert 0 is the most popular); or
     "round_robin" (request i to expert ``i % experts``). ``arrival``: "closed" (a
     single-request stream: the next request arrives when the previous one finishes) or
-    "poisson" (open arrivals at ``rate_per_s``). Prompt 128 tokens and 20 generated
-    tokens are the paper's Table V setting. Random draws come from
+    "poisson" (open arrivals at ``rate_per_s``). 20 generated tokens are one of Table V's
+    settings; the 128-token prompt is an assumption (sn40l.yaml gives none). Random draws come from
     ``numpy.random.default_rng(seed)``: experts first, then inter-arrival times, so a
     closed and a poisson workload of one seed route to the same experts."""
 
