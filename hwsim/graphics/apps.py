@@ -21,7 +21,6 @@ a per-app parameter (:data:`SAMPLES_PER_PIXEL`).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +29,7 @@ from ..errors import SpecError
 from ..workload.graph import GraphBuilder
 from ..workload.layer import matmul
 from ..workload.network import Network
+from .hashgrid import check_grid, level_resolutions
 
 __all__ = ["APPS", "ENCODINGS", "SAMPLES_PER_PIXEL", "App", "GridEncoding", "app", "encoding", "frame_workload",
            "mlp_network"]
@@ -63,21 +63,12 @@ class GridEncoding:
     dims: int = 3
 
     def __post_init__(self):
-        where = f"encoding '{self.name}'"
-        for field in ("n_levels", "n_features_per_level", "base_resolution", "dims"):
-            _positive_int(where, field, getattr(self, field))
-        if self.log2_hashmap_size is not None and not (
-                isinstance(self.log2_hashmap_size, int) and 1 <= self.log2_hashmap_size <= 32):
-            raise SpecError(f"{where}: field 'log2_hashmap_size' = {self.log2_hashmap_size!r}: expected an integer "
-                            "in [1, 32] (the table holds 2**log2_hashmap_size entries: a power of two)")
-        scale = self.per_level_scale
-        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not math.isfinite(scale) or scale < 1:
-            raise SpecError(f"{where}: field 'per_level_scale' = {scale!r}: expected a finite number >= 1")
+        check_grid(f"encoding '{self.name}'", self.n_levels, self.n_features_per_level, self.base_resolution,
+                   self.per_level_scale, self.dims, self.log2_hashmap_size)
 
     @property
     def resolutions(self) -> np.ndarray:
-        """N_l = floor(N_min x b^l)."""
-        return np.floor(self.base_resolution * self.per_level_scale ** np.arange(self.n_levels)).astype(np.int64)
+        return level_resolutions(self.base_resolution, self.per_level_scale, self.n_levels)
 
     @property
     def table_entries(self) -> np.ndarray:

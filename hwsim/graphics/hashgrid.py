@@ -52,12 +52,34 @@ class EncodingCounts:
         return float(self.bytes_read.sum())
 
 
-def _int_field(field: str, value, low: int, high: int | None = None) -> int:
+def _int_field(where: str, field: str, value, low: int, high: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low or (
             high is not None and value > high):
         bound = f"in [{low}, {high}]" if high is not None else f">= {low}"
-        raise SpecError(f"hash grid: field '{field}' = {value!r}: expected an integer {bound}")
+        raise SpecError(f"{where}: field '{field}' = {value!r}: expected an integer {bound}")
     return int(value)
+
+
+def check_grid(where: str, n_levels, n_features_per_level, base_resolution, per_level_scale, dims,
+               log2_hashmap_size=None) -> None:
+    """Validate a multi-resolution grid's settings (shared by every grid encoding)."""
+    _int_field(where, "n_levels", n_levels, 1)
+    _int_field(where, "n_features_per_level", n_features_per_level, 1)
+    _int_field(where, "base_resolution", base_resolution, 1)
+    _int_field(where, "dims", dims, 1, len(PRIMES))
+    if log2_hashmap_size is not None:
+        try:
+            _int_field(where, "log2_hashmap_size", log2_hashmap_size, 1, 32)
+        except SpecError as exc:
+            raise SpecError(f"{exc} (the table holds 2**log2_hashmap_size entries: a power of two)") from None
+    b = per_level_scale
+    if isinstance(b, bool) or not isinstance(b, (int, float)) or not math.isfinite(b) or b < 1:
+        raise SpecError(f"{where}: field 'per_level_scale' = {b!r}: expected a finite number >= 1")
+
+
+def level_resolutions(base_resolution: int, per_level_scale: float, n_levels: int) -> np.ndarray:
+    """N_l = floor(N_min x b^l) for l < n_levels."""
+    return np.floor(base_resolution * per_level_scale ** np.arange(n_levels)).astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -70,14 +92,8 @@ class HashGridEncoding:
     dims: int = 3
 
     def __post_init__(self):
-        _int_field("n_levels", self.n_levels, 1)
-        _int_field("n_features_per_level", self.n_features_per_level, 1)
-        _int_field("log2_hashmap_size", self.log2_hashmap_size, 1, 32)   # the table size: a power of two
-        _int_field("base_resolution", self.base_resolution, 1)
-        _int_field("dims", self.dims, 1, len(PRIMES))
-        b = self.per_level_scale
-        if isinstance(b, bool) or not isinstance(b, (int, float)) or not math.isfinite(b) or b < 1:
-            raise SpecError(f"hash grid: field 'per_level_scale' = {b!r}: expected a finite number >= 1")
+        check_grid("hash grid", self.n_levels, self.n_features_per_level, self.base_resolution,
+                   self.per_level_scale, self.dims, self.log2_hashmap_size)
 
     @classmethod
     def from_config(cls, config: dict, dims: int = 3) -> "HashGridEncoding":
@@ -94,7 +110,7 @@ class HashGridEncoding:
 
     @cached_property
     def resolutions(self) -> np.ndarray:
-        return np.floor(self.base_resolution * self.per_level_scale ** np.arange(self.n_levels)).astype(np.int64)
+        return level_resolutions(self.base_resolution, self.per_level_scale, self.n_levels)
 
     @cached_property
     def dense_levels(self) -> np.ndarray:
