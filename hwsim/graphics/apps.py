@@ -21,6 +21,7 @@ a per-app parameter (:data:`SAMPLES_PER_PIXEL`).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,7 +30,7 @@ from ..errors import SpecError
 from ..workload.graph import GraphBuilder
 from ..workload.layer import matmul
 from ..workload.network import Network
-from .hashgrid import check_grid, level_resolutions
+from .encoding import PRIMES
 
 __all__ = ["APPS", "ENCODINGS", "SAMPLES_PER_PIXEL", "App", "GridEncoding", "app", "encoding", "frame_workload",
            "mlp_network"]
@@ -42,6 +43,36 @@ SH_DIMS = 16              # NeRF's view direction: spherical harmonics of degree
 # (NeRF), sphere-tracing steps (NSDF), ray-marching steps (NVR), one query per pixel (GIA).
 # The GPU-baseline calibration (reports/neural_graphics.md, when it lands) is where they meet data.
 SAMPLES_PER_PIXEL = {"nerf": 32, "nsdf": 16, "nvr": 32, "gia": 1}
+
+
+def _int_field(where: str, field: str, value, low: int, high: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low or (
+            high is not None and value > high):
+        bound = f"in [{low}, {high}]" if high is not None else f">= {low}"
+        raise SpecError(f"{where}: field '{field}' = {value!r}: expected an integer {bound}")
+    return int(value)
+
+
+def check_grid(where: str, n_levels, n_features_per_level, base_resolution, per_level_scale, dims,
+               log2_hashmap_size=None) -> None:
+    """Validate a multi-resolution grid's settings (shared by every grid encoding)."""
+    _int_field(where, "n_levels", n_levels, 1)
+    _int_field(where, "n_features_per_level", n_features_per_level, 1)
+    _int_field(where, "base_resolution", base_resolution, 1)
+    _int_field(where, "dims", dims, 1, len(PRIMES))
+    if log2_hashmap_size is not None:
+        try:
+            _int_field(where, "log2_hashmap_size", log2_hashmap_size, 1, 32)
+        except SpecError as exc:
+            raise SpecError(f"{exc} (the table holds 2**log2_hashmap_size entries: a power of two)") from None
+    b = per_level_scale
+    if isinstance(b, bool) or not isinstance(b, (int, float)) or not math.isfinite(b) or b < 1:
+        raise SpecError(f"{where}: field 'per_level_scale' = {b!r}: expected a finite number >= 1")
+
+
+def level_resolutions(base_resolution: int, per_level_scale: float, n_levels: int) -> np.ndarray:
+    """N_l = floor(N_min x b^l) for l < n_levels."""
+    return np.floor(base_resolution * per_level_scale ** np.arange(n_levels)).astype(np.int64)
 
 
 def _positive_int(where: str, field: str, value) -> int:

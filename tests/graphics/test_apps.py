@@ -67,3 +67,15 @@ def test_frame_work_scales_with_pixels_and_samples():
 def test_bad_input(make, match):
     with pytest.raises(SpecError, match=match):
         make()
+
+
+def test_the_apps_hash_grid_is_the_encoders():
+    from hwsim.graphics.encoding import HashGridEncoding
+    for name in APPS:
+        grid = encoding("multires_hashgrid", name)
+        enc = HashGridEncoding(grid.n_levels, grid.n_features_per_level, grid.log2_hashmap_size,
+                               grid.base_resolution, grid.per_level_scale, dims=grid.dims)
+        assert list(enc.resolutions) == list(grid.resolutions)
+        assert list(enc.table_sizes) == list(grid.table_entries.astype(int))
+        assert enc.lookups_per_query == grid.lookups_per_query
+        assert enc.flops_per_query() == grid.flops_per_query
