@@ -20,7 +20,7 @@ from hwsim.rdu.capacity import capacity  # noqa: E402
 from hwsim.rdu.coe import Workload, simulate  # noqa: E402
 from hwsim.rdu.execution import RduExecutor  # noqa: E402
 from hwsim.rdu.fabric import load_rdu  # noqa: E402
-from hwsim.rdu.kernels import kernel_table  # noqa: E402
+from hwsim.workload.kernels import kernel_table  # noqa: E402
 from hwsim.rdu.planner import plan  # noqa: E402
 from hwsim.rdu.study import fusion_study, table_v  # noqa: E402
 from hwsim.rdu.systems import serving_system  # noqa: E402

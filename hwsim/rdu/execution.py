@@ -30,7 +30,7 @@ import numpy as np
 from ..errors import SpecError
 from ..workload.transformer import decoder, decoder_config
 from .fabric import RDU
-from .kernels import kernel_table
+from ..workload.kernels import kernel_table
 from .planner import MODES, plan
 from .timing import allreduce_s, kernel_times
 

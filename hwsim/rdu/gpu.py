@@ -11,7 +11,7 @@ run on NVLink (``timing.allreduce_s``), each one collective kernel. Two runtimes
   inference uses) launches -- :func:`serving_plan` -- from a C++ runtime at
   ``SERVING_LAUNCH_S`` each. A fused kernel's time is its launch plus the larger of
   its ops' compute (the per-kernel model's compute roofs) and its HBM traffic (the
-  streaming rule of :mod:`hwsim.rdu.kernels`) at the achievable bandwidth.
+  streaming rule of :mod:`hwsim.workload.kernels`) at the achievable bandwidth.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from ..errors import SpecError
 from ..workload.network import Network
 from ..workload.transformer import decoder, decoder_config
 from .execution import PhaseCost, allreduces
-from .kernels import kernel_table
+from ..workload.kernels import kernel_table
 
 __all__ = ["GPU_RUNTIMES", "GpuExecutor", "serving_plan"]
 

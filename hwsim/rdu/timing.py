@@ -27,7 +27,7 @@ import numpy as np
 
 from ..errors import SpecError
 from .fabric import RDU
-from .kernels import KernelTable
+from ..workload.kernels import KernelTable
 
 __all__ = ["BOUNDS", "KernelTimes", "LAUNCHES", "WEIGHT_TIERS", "allreduce_s", "kernel_times"]
 

@@ -15,11 +15,12 @@ FlashFFTConv runs them on tensor cores; every kernel plan below sees the same
 ops, so the ratios between plans do not depend on it). Ops are FLOPs: 2 per MAC
 plus the vector ops.
 
-:func:`kernel_bytes` prices a *kernel* (a set of layers run as one): a tensor
-crosses DRAM when it enters the kernel from outside (a producer in another
-kernel, or the network input), when it leaves it (a consumer in another kernel,
-or the network output), and every weight and table is read once per kernel that
-uses it; tensors between layers of one kernel stay on chip. With compulsory
+:func:`kernel_bytes` prices a *kernel* (a set of layers run as one) with the
+streaming rule of :mod:`hwsim.workload.kernels`: a tensor crosses DRAM when it
+enters the kernel from outside (a producer in another kernel, or the network
+input), when it leaves it (a consumer in another kernel, or the network output),
+and every weight and table is read once per kernel that uses it; tensors between
+layers of one kernel stay on chip. With compulsory
 traffic and the weights small, the plans of :data:`FUSION_PLANS` move 8, 4 and 2
 tensors of ``batch x N`` elements: operational intensity 1 : 2 : 4.
 """
@@ -30,6 +31,7 @@ from collections.abc import Sequence
 
 from ..errors import WorkloadError
 from .graph import GraphBuilder
+from .kernels import kernel_table
 from .layer import Layer, matmul, tensor_bits
 from .network import Network
 
@@ -97,19 +99,6 @@ def fft_conv(batch: int = 1024, n0: int = 256, n1: int = 512, bits=16, name: str
     return b.network()
 
 
-def _output_bytes(layer: Layer) -> float:
-    return layer.output_elems * layer.output_bytes_per_elem if layer.is_mac else float(layer.write_bytes)
-
-
-def _input_bytes(network: Network, layer: Layer) -> tuple[float, float]:
-    """(activation bytes read, weight/table bytes read) of one layer run alone."""
-    if layer.is_mac:
-        return layer.input_elems * layer.input_bytes_per_elem, layer.weight_elems * layer.weight_bytes_per_elem
-    produced = sum(_output_bytes(p) for p in network.predecessors(layer.name))
-    activations = min(produced, layer.read_bytes) if produced else float(layer.read_bytes)
-    return activations, layer.read_bytes - activations
-
-
 def _check_kernels(network: Network, kernels: Sequence[Sequence[str]]) -> None:
     seen = [name for kernel in kernels for name in kernel]
     for name in seen:
@@ -120,42 +109,23 @@ def _check_kernels(network: Network, kernels: Sequence[Sequence[str]]) -> None:
                             "exactly one kernel")
 
 
-def _successors(network: Network) -> dict[str, list[str]]:
-    succs: dict[str, list[str]] = {layer.name: [] for layer in network}
-    for layer in network:
-        for producer in network.predecessors(layer.name):
-            succs[producer.name].append(layer.name)
-    return succs
-
-
-def kernel_bytes(network: Network, kernel: Sequence[str], _succs=None) -> float:
-    """DRAM bytes of one kernel (a set of layer names run as one; see the module docstring)."""
-    inside = set(kernel)
-    succs = _successors(network) if _succs is None else _succs
-    total = 0.0
-    for name in kernel:
-        layer = network[name]
-        activations, weights = _input_bytes(network, layer)
-        producers = network.predecessors(name)
-        if not producers or any(p.name not in inside for p in producers):
-            total += activations
-        total += weights
-        if not succs[name] or any(c not in inside for c in succs[name]):
-            total += _output_bytes(layer)
-    return total
+def kernel_bytes(network: Network, kernel: Sequence[str]) -> float:
+    """DRAM bytes of one kernel (a set of layer names run as one): the streaming rule of
+    :func:`hwsim.workload.kernels.kernel_table`."""
+    table = kernel_table(network, [kernel])
+    return float(table.hbm_bytes[0] + table.weight_bytes[0])
 
 
 def kernel_ops(network: Network, kernel: Sequence[str]) -> float:
     """FLOPs of a kernel: 2 per MAC plus the vector ops."""
-    return float(sum(2 * network[n].macs + network[n].vector_ops for n in kernel))
+    return float(kernel_table(network, [kernel]).flops[0])
 
 
 def operational_intensity(network: Network, kernels: Sequence[Sequence[str]]) -> float:
     """Ops per byte of DRAM traffic of ``network`` run as ``kernels`` (a partition of its layers)."""
     _check_kernels(network, kernels)
-    succs = _successors(network)
-    ops = sum(kernel_ops(network, k) for k in kernels)
-    return ops / sum(kernel_bytes(network, k, succs) for k in kernels)
+    table = kernel_table(network, kernels)
+    return float(table.flops.sum() / (table.hbm_bytes.sum() + table.weight_bytes.sum()))
 
 
 def monarch_intensities(**sizes) -> dict[str, float]:

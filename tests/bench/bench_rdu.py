@@ -25,7 +25,7 @@ from pathlib import Path  # noqa: E402
 
 from hwsim.rdu.coe import Workload, simulate  # noqa: E402
 from hwsim.rdu.fabric import load_rdu  # noqa: E402
-from hwsim.rdu.kernels import kernel_table  # noqa: E402
+from hwsim.workload.kernels import kernel_table  # noqa: E402
 from hwsim.rdu.planner import plan  # noqa: E402
 from hwsim.rdu.systems import serving_system  # noqa: E402
 from hwsim.rdu.timing import kernel_times  # noqa: E402

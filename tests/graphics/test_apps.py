@@ -1,10 +1,12 @@
 """Neural-graphics apps and encodings against instant-ngp's settings (ngpc.yaml)."""
 
+import numpy as np
 import pytest
 import yaml
 
 from hwsim.errors import SpecError
-from hwsim.graphics.apps import APPS, ENCODINGS, GridEncoding, encoding, frame_workload, mlp_network
+from hwsim.graphics.apps import APPS, ENCODINGS, dense_grid, encoding, frame_workload, mlp_network
+from hwsim.graphics.encoding import HashGridEncoding
 
 
 @pytest.fixture(scope="module")
@@ -37,9 +39,10 @@ def test_hash_tables_cap_the_fine_levels_and_dense_grids_store_every_vertex():
     hg = encoding("multires_hashgrid", "nerf")
     coarse = (hg.resolutions + 1.0) ** 3 <= 2**19
     assert coarse[0] and not coarse[-1]
-    assert (hg.table_entries[~coarse] == 2**19).all() and (hg.table_entries[coarse] < 2**19).all()
+    sizes = np.array(hg.table_sizes)
+    assert (sizes[~coarse] == 2**19).all() and (sizes[coarse] < 2**19).all()
     dense = encoding("multires_densegrid", "nerf")
-    assert dense.table_entries[-1] == 174**3
+    assert dense.dense_levels.all() and dense.table_sizes[-1] == 174**3
 
 
 def test_frame_work_scales_with_pixels_and_samples():
@@ -59,9 +62,9 @@ def test_frame_work_scales_with_pixels_and_samples():
     (lambda: frame_workload("nerf", "multires_hashgrid", 0, 1080), "field 'width'"),
     (lambda: frame_workload("teapot", "multires_hashgrid", 64, 64), "unknown app"),
     (lambda: encoding("octree", "nerf"), "unknown encoding"),
-    (lambda: GridEncoding("x", 16, 2, 16, 1.5, 19.5), "power of two"),
-    (lambda: GridEncoding("x", 16, 2, 0, 1.5, 19), "field 'base_resolution'"),
-    (lambda: GridEncoding("x", 16, 2, 16, 0.5, 19), "field 'per_level_scale'"),
+    (lambda: HashGridEncoding(16, 2, 19.5, 16, 1.5), "field 'log2_hashmap_size'"),
+    (lambda: dense_grid(8, 2, 0, 1.5, 3), "field 'base_resolution'"),
+    (lambda: HashGridEncoding(16, 2, 19, 16, 0.5), "field 'per_level_scale'"),
     (lambda: frame_workload("nerf", "multires_hashgrid", 64, 64, samples_per_pixel=0), "samples_per_pixel"),
 ])
 def test_bad_input(make, match):
@@ -69,13 +72,9 @@ def test_bad_input(make, match):
         make()
 
 
-def test_the_apps_hash_grid_is_the_encoders():
-    from hwsim.graphics.encoding import HashGridEncoding
-    for name in APPS:
-        grid = encoding("multires_hashgrid", name)
-        enc = HashGridEncoding(grid.n_levels, grid.n_features_per_level, grid.log2_hashmap_size,
-                               grid.base_resolution, grid.per_level_scale, dims=grid.dims)
-        assert list(enc.resolutions) == list(grid.resolutions)
-        assert list(enc.table_sizes) == list(grid.table_entries.astype(int))
-        assert enc.lookups_per_query == grid.lookups_per_query
-        assert enc.flops_per_query() == grid.flops_per_query
+def test_a_dense_grid_is_a_hash_grid_without_hashing():
+    """Every level of a dense grid is indexed densely, so encoding it is exact d-linear
+    interpolation of its vertex table; only the table size (a power of two) is padded."""
+    dense = dense_grid(3, 2, 4, 2.0, 3)
+    assert dense.dense_levels.all() and dense.table_sizes == [125, 729, 17**3]
+    assert dense.log2_hashmap_size == 13                     # 17^3 = 4913 <= 2^13

@@ -59,7 +59,7 @@ def test_gpu_decode_grows_with_context_by_its_kv_cache_traffic():
     gpu = GpuExecutor("h100_kernels", runtime="serving")
     short, long = (gpu.phase("llama3.1-8b", "decode", 8, c).latency_s for c in (2048, 6144))
     kv_bytes_per_gpu = 8 * 4096 * 2 * 32 * 1 * 128 * 2          # batch x tokens x K,V x layers x kv head x dim x B
-    assert long - short == pytest.approx(kv_bytes_per_gpu / (3.35e12 * 0.88), rel=0.15)
+    assert long - short == pytest.approx(kv_bytes_per_gpu / (3.35e12 * 0.88), rel=0.01)
 
 
 def test_h100_is_faster_than_a100_and_both_slower_than_sn40l_in_decode():

@@ -11,7 +11,7 @@ import yaml
 from hwsim.rdu.capacity import capacity
 from hwsim.rdu.execution import RduExecutor
 from hwsim.rdu.fabric import load_rdu
-from hwsim.rdu.kernels import kernel_table
+from hwsim.workload.kernels import kernel_table
 from hwsim.rdu.planner import plan
 from hwsim.rdu.study import fusion_study, table_v
 from hwsim.rdu.systems import serving_system

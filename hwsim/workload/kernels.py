@@ -26,8 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..workload.layer import Layer
-from ..workload.network import Network
+from .layer import Layer
+from .network import Network
 
 __all__ = ["Kernel", "KernelTable", "kernel_table"]
 
