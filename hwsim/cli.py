@@ -5,6 +5,7 @@
     hwsim sweep spec.yaml --out results/ [--workers N | --scheduler ADDR] [--resume] [--json]
     hwsim report results/ --out reports/x/ [--json]
     hwsim rdu fusion|coe|capacity ... [--json]   (hwsim/rdu_cli.py)
+    hwsim graphics --app nerf --encoding hashgrid --scaling-factor 64 --resolution 3840x2160 [--json]   (hwsim/graphics_cli.py)
     hwsim templates
     hwsim networks
 
@@ -25,6 +26,7 @@ from pathlib import Path
 
 from .dataflow.registry import load_all_templates, load_template
 from .errors import HwsimError, UsageError
+from .graphics_cli import add_graphics_parser
 from .rdu_cli import add_rdu_parser
 from .report.json_data import json_safe
 from .workload import zoo
@@ -32,6 +34,23 @@ from .workload.loaders import load_network
 
 EXIT_ERROR = 2        # the user's input is wrong (HwsimError, OSError)
 EXIT_INTERNAL = 3     # hwsim is wrong: please report
+
+
+def typed_sets(pairs: list[str], names: list[str], integers=(), texts=(), what: str = "parameter") -> dict:
+    """``--set`` pairs of a sectioned data file's parameters, typed: an integer, a name
+    (``texts``) or a float; an unknown name or a non-number is a UsageError."""
+    out: dict = {}
+    for key, text in parse_sets(pairs).items():
+        if key not in names:
+            raise UsageError(f"field '--set' = {key}={text}: unknown {what}; valid: {names}")
+        if key in texts:
+            out[key] = text
+            continue
+        try:
+            out[key] = int(text) if key in integers else float(text)
+        except ValueError:
+            raise UsageError(f"field '--set' = {key}={text}: expected a number") from None
+    return out
 
 
 def parse_sets(pairs: list[str]) -> dict[str, str]:
@@ -215,6 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--json", action="store_true", help="print the written paths as one JSON object")
     rp.set_defaults(func=cmd_report)
     add_rdu_parser(sub)
+    add_graphics_parser(sub)
     sub.add_parser("templates", help="list templates, their parameters and defaults").set_defaults(func=cmd_templates)
     sub.add_parser("networks", help="list the model zoo").set_defaults(func=cmd_networks)
     return parser

@@ -10,25 +10,16 @@ from __future__ import annotations
 
 import json
 
-from .errors import UsageError
 from .report.json_data import json_safe
 
 __all__ = ["add_rdu_parser"]
 
 
 def _rdu_overrides(pairs) -> dict:
-    from .cli import parse_sets
+    from .cli import typed_sets
     from .rdu.fabric import INTEGERS, parameter_names
 
-    out = {}
-    for key, text in parse_sets(pairs).items():
-        if key not in parameter_names():
-            raise UsageError(f"field '--set' = {key}={text}: unknown RDU parameter; valid: {parameter_names()}")
-        try:
-            out[key] = int(text) if key in INTEGERS else float(text)
-        except ValueError:
-            raise UsageError(f"field '--set' = {key}={text}: expected a number") from None
-    return out
+    return typed_sets(pairs, parameter_names(), INTEGERS, what="RDU parameter")
 
 
 def cmd_fusion(args) -> int:

@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import yaml  # noqa: E402
 
+from hwsim.report.text import markdown_table  # noqa: E402
 from hwsim.rdu.capacity import capacity  # noqa: E402
 from hwsim.rdu.coe import Workload, simulate  # noqa: E402
 from hwsim.rdu.execution import RduExecutor  # noqa: E402
@@ -35,12 +36,6 @@ SYSTEMS = ("sn40l-node", "dgx-a100", "dgx-h100")
 EXPERT_COUNTS = (10, 25, 40, 50, 60, 80, 100, 150, 200)
 
 
-def md_table(header, rows) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 def fusion_section(paper) -> tuple[str, dict]:
     results = {(m, ph): fusion_study(m, ph, 1, 4096) for m in MODELS for ph in ("prefill", "decode")}
     rows = [[m, ph, f"{r['plans']['unfused']['latency_s'] * 1e3:.2f}",
@@ -53,7 +48,7 @@ def fusion_section(paper) -> tuple[str, dict]:
     f = paper["fusion"]
     text = "\n".join([
         "## Streaming fusion (8 sockets, batch 1, context 4,096)", "",
-        md_table(["model", "phase", "unfused ms", "fused ms (sw launch)", "fused ms (hw launch)", "fusion speedup",
+        markdown_table(["model", "phase", "unfused ms", "fused ms (sw launch)", "fused ms (hw launch)", "fusion speedup",
                   "hw-launch speedup", "kernel calls ratio"], rows), "",
         f"Paper: prefill/training {f['speedup_over_unfused']['prefill_training_sparsegpt']}x, decode "
         f"{f['speedup_over_unfused']['decode']}x (Mistral highest), hardware launch "
@@ -133,13 +128,13 @@ def coe_section(sweep) -> str:
     return "\n".join([
         "## Composition of experts (simpy; Llama-2-7B experts, uniform routing, batch 1, 128 + 20 tokens)", "",
         "![latency vs experts](sn40l/coe_latency_vs_experts.png)", "",
-        md_table(["system", "experts", "HBM hit rate", "switch ms", "expert ms", "mean latency ms"], rows), "",
+        markdown_table(["system", "experts", "HBM hit rate", "switch ms", "expert ms", "mean latency ms"], rows), "",
         "The DGX knee is where the experts outgrow HBM (about 49 of 13.5 GB beside the router and KV "
         "cache); DGX A100 runs out of host memory (1 TiB) past 81 experts. DGX H100's 2 TiB hold 163, so "
         "it is **not** out of memory at 150 as the paper reports (its NeMo run may keep more than one copy "
         "per expert; hwsim does not guess).", "",
         "### One copy link for the node, or one per device", "",
-        md_table(["system", "links", "GB/s per link", "switch ms per expert"], links), "",
+        markdown_table(["system", "links", "GB/s per link", "switch ms per expert"], links), "",
         "The paper gives each DGX a single 32 / 64 GB/s host path. A DGX actually has one PCIe x16 per "
         "GPU; an expert's 8 tensor-parallel shards then copy in parallel, 8x faster. The SN40L node's "
         "'over 1 TB/s' is the node figure; per socket DDR (200 GB/s x 8) would give 1.6 TB/s.", ""])
@@ -159,7 +154,7 @@ def table_v_section(paper) -> str:
         rows.append(row)
     return "\n".join([
         "## Table V: SN40L node speedup over DGX (each request misses HBM; prompt 128 tokens)", "",
-        md_table(["case", "A100 paper", "A100 hwsim (serving)", "A100 eager", "H100 paper", "H100 hwsim (serving)",
+        markdown_table(["case", "A100 paper", "A100 hwsim (serving)", "A100 eager", "H100 paper", "H100 hwsim (serving)",
                   "H100 eager"], rows), "",
         "`serving`: the DGX runs TensorRT-LLM-style fused kernels (NeMo inference), the default; `eager`: one "
         "kernel per op. Tolerance ±20 %; misses are strict xfails in tests/validation/test_sn40l.py.", ""])
@@ -171,7 +166,7 @@ def footprint_section(paper) -> str:
     target = paper["llama31_16_sockets_tokens_per_s_per_user"]["llama3.1-8b"]
     return "\n".join([
         "## Footprint and Table IV", "",
-        md_table(["quantity", "paper", "hwsim"], [
+        markdown_table(["quantity", "paper", "hwsim"], [
             ["experts per SN40L node (DDR)", 850, a["experts_per_sn40l_node"]],
             ["DGX nodes for the same experts (in HBM)", 19, a["dgx_nodes_for_same_experts"]],
             ["experts per DGX node HBM", "about 47", a["experts_per_dgx_node"]],

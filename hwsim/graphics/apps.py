@@ -43,7 +43,8 @@ OUTPUT_PAD = 16           # tiny-cuda-nn pads a fully fused MLP's output to 16
 SH_DIMS = 16              # NeRF's view direction: spherical harmonics of degree 4
 # Assumption (not in ngpc.yaml): samples per pixel after instant-ngp's occupancy-grid skipping
 # (NeRF), sphere-tracing steps (NSDF), ray-marching steps (NVR), one query per pixel (GIA).
-# The GPU-baseline calibration (reports/neural_graphics.md, when it lands) is where they meet data.
+# NeRF's meets data in the GPU baseline (1080p frame 260 ms vs the paper's 231 ms, a test); the others'
+# do not (the paper's 8k / 120 FPS claim implies a few queries per pixel for NSDF and NVR).
 SAMPLES_PER_PIXEL = {"nerf": 32, "nsdf": 16, "nvr": 32, "gia": 1}
 
 
@@ -68,13 +69,19 @@ class App:
     dims: int
     mlps: tuple[tuple[int, ...], ...]        # hidden layers of each MLP (widths), input added per encoding
     extra_inputs: tuple[int, ...]            # inputs of each MLP besides the encoding (NeRF colour: density + SH)
+    view_dims: int = 0                       # coordinates besides the position a query carries (NeRF: direction)
+    outputs: int = 4                         # values a query returns (RGB + density; NSDF: the distance)
+
+    @property
+    def coordinates(self) -> int:
+        return self.dims + self.view_dims
 
 
 APPS = {
-    "nerf": App("nerf", 3, ((MLP_WIDTH,), (MLP_WIDTH, MLP_WIDTH)), (0, OUTPUT_PAD + SH_DIMS)),
-    "nsdf": App("nsdf", 3, ((MLP_WIDTH, MLP_WIDTH),), (0,)),
+    "nerf": App("nerf", 3, ((MLP_WIDTH,), (MLP_WIDTH, MLP_WIDTH)), (0, OUTPUT_PAD + SH_DIMS), view_dims=3),
+    "nsdf": App("nsdf", 3, ((MLP_WIDTH, MLP_WIDTH),), (0,), outputs=1),
     "nvr": App("nvr", 3, ((MLP_WIDTH, MLP_WIDTH),), (0,)),
-    "gia": App("gia", 2, ((MLP_WIDTH, MLP_WIDTH),), (0,)),
+    "gia": App("gia", 2, ((MLP_WIDTH, MLP_WIDTH),), (0,), outputs=3),
 }
 
 

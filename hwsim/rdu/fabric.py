@@ -13,16 +13,13 @@ The description is ``templates/rdu/sn40l.yaml`` (every value sourced there);
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass, fields, replace
-from pathlib import Path
 
 from ..errors import TemplateError
-from ..hardware.yamlio import read_yaml_mapping
+from ..hardware.sections import check_number, data_names, read_sections, resolve_data_file
 
 __all__ = ["RDU", "load_rdu", "rdu_names"]
 
-TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates" / "rdu"
 SECTIONS = ("socket", "planner", "node")
 FRACTIONS = ("pcu_utilization", "hbm_utilization")
 INTEGERS = ("pcus", "pmus", "pcu_lanes", "pcu_stages", "pmu_bytes", "gemm_min_pcus", "vector_min_pcus",
@@ -98,47 +95,16 @@ def parameter_names() -> list[str]:
 
 
 def _check_field(where: str, name: str, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TemplateError(f"{where}: field '{name}' = {value!r}: expected a number")
-    if name in INTEGERS and (not float(value).is_integer() or value < 1):
-        raise TemplateError(f"{where}: field '{name}' = {value!r}: expected an integer >= 1")
-    if not value > 0 or value != value or value == float("inf"):
-        raise TemplateError(f"{where}: field '{name}' = {value!r}: expected a finite number > 0")
-    if name in FRACTIONS and value > 1:
-        raise TemplateError(f"{where}: field '{name}' = {value!r}: expected a fraction in (0, 1]")
+    check_number(where, name, value, integer=name in INTEGERS, fraction=name in FRACTIONS)
 
 
 def rdu_names() -> list[str]:
-    return sorted(p.stem for p in TEMPLATE_DIR.glob("*.yaml"))
-
-
-def _template_path(name_or_path) -> Path:
-    text = str(name_or_path)
-    if text.endswith((".yaml", ".yml")):
-        return Path(text)
-    if text not in rdu_names():
-        raise TemplateError(f"field 'rdu' = {text!r}: unknown RDU; valid: {rdu_names()} or a .yaml path")
-    return TEMPLATE_DIR / f"{text}.yaml"
+    return data_names("rdu")
 
 
 def load_rdu(name_or_path="sn40l", **overrides) -> RDU:
     """The RDU of a name in ``templates/rdu/`` or a YAML path, with parameter overrides."""
-    path = _template_path(name_or_path)
-    data = read_yaml_mapping(str(path), f"with sections {list(SECTIONS)}")
-    unknown = sorted(set(map(str, data)) - {"name", "summary", "sources", *SECTIONS})
-    if unknown:
-        raise TemplateError(f"{path}: unknown field(s) {unknown}; valid: name, summary, sources, {list(SECTIONS)}")
-    values: dict = {}
-    for section in SECTIONS:
-        block = data.get(section)
-        if not isinstance(block, dict):
-            raise TemplateError(f"{path}: field '{section}' = {block!r}: expected a mapping")
-        for key, value in block.items():
-            if key not in parameter_names():
-                raise TemplateError(f"{path}: field '{section}.{key}': unknown parameter; valid: {parameter_names()}")
-            values[key] = value
-    missing = sorted(set(parameter_names()) - set(values))
-    if missing:
-        raise TemplateError(f"{path}: missing parameter(s) {missing}")
+    path = resolve_data_file("rdu", "rdu", name_or_path, "RDU")
+    data, values = read_sections(path, SECTIONS, parameter_names())
     rdu = RDU(name=str(data.get("name", path.stem)), source=str(path), **values)
     return rdu.with_params(**overrides) if overrides else rdu

@@ -56,3 +56,9 @@ def format_templates(accelerators: list[Accelerator], docs: dict[str, dict[str, 
             rows.append(f"    {key:<28} {shown:<16} {docs[acc.name].get(key, '')}")
         blocks.append("\n".join(rows))
     return "\n\n".join(blocks)
+
+
+def markdown_table(header, rows) -> str:
+    """A GitHub-flavoured Markdown table (the generated reports' tables)."""
+    lines = ["| " + " | ".join(str(h) for h in header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows])
