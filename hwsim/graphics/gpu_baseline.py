@@ -34,7 +34,7 @@ from .apps import app, encoding, frame_workload, mlp_network
 from .config import NgpcConfig, load_ngpc
 from .tables import resident_fractions, sector_bytes_per_query, table_bytes
 
-__all__ = ["GpuFrame", "QueryCost", "gpu_frame", "queries_per_frame", "query_cost"]
+__all__ = ["GpuFrame", "QueryCost", "baseline_gpu", "dram_bw_bytes_per_s", "gpu_frame", "queries_per_frame", "query_cost"]
 
 TILE_QUERIES = 1 << 20       # the MLP is costed on a tile this big and scaled (it is linear in queries)
 REAL_TIME_FPS = 60.0
@@ -82,9 +82,15 @@ class GpuFrame:
                 "gap_to_60fps": self.gap_to_60fps}
 
 
-def _gpu(config: NgpcConfig):
+def baseline_gpu(config: NgpcConfig):
+    """The baseline GPU's per-kernel template (``kernels_template``)."""
     from ..hardware import load_template
     return load_template(config.kernels_template)
+
+
+def dram_bw_bytes_per_s(gpu) -> float:
+    """Achievable DRAM bandwidth of a per-kernel GPU template."""
+    return float(gpu.params["mem_bw_bytes_per_s"]) * float(gpu.params["bw_fraction"])
 
 
 def _encoding_cost(app_name: str, encoding_name: str, config: NgpcConfig, gpu) -> tuple[float, float, float, float]:
@@ -94,9 +100,8 @@ def _encoding_cost(app_name: str, encoding_name: str, config: NgpcConfig, gpu) -
     io = a.coordinates * config.io_bytes_per_coordinate + enc.output_dims * config.feature_bytes
     dram = float(np.sum(fetched * (1 - in_l2))) + io
     l2 = float(np.sum(fetched))
-    bw = float(gpu.params["mem_bw_bytes_per_s"]) * float(gpu.params["bw_fraction"])
     flops = float(enc.flops_per_query())
-    seconds = max(dram / bw, (l2 + io) / config.l2_bw_bytes_per_s, flops / float(gpu.params["peak_fp32_flops_per_s"]))
+    seconds = max(dram / dram_bw_bytes_per_s(gpu), (l2 + io) / config.l2_bw_bytes_per_s, flops / float(gpu.params["peak_fp32_flops_per_s"]))
     return seconds, dram, l2, flops
 
 
@@ -109,15 +114,14 @@ def _mlp_cost(app_name: str, encoding_name: str, gpu) -> tuple[float, float, flo
     compute = float(np.sum(columns["compute_cycles"])) / gpu.clock_hz
     table = kernel_table(net, [tuple(layer.name for layer in net.layers)], 1, 1)
     moved = float(table.hbm_bytes.sum() + table.weight_bytes.sum())
-    bw = float(gpu.params["mem_bw_bytes_per_s"]) * float(gpu.params["bw_fraction"])
-    return max(compute, moved / bw) / TILE_QUERIES, moved / TILE_QUERIES, 2.0 * net.macs / TILE_QUERIES
+    return max(compute, moved / dram_bw_bytes_per_s(gpu)) / TILE_QUERIES, moved / TILE_QUERIES, 2.0 * net.macs / TILE_QUERIES
 
 
 @lru_cache(maxsize=256)
 def query_cost(app_name: str, encoding_name: str, config: NgpcConfig | None = None) -> QueryCost:
     """Per-query GPU cost (cached: a frame is this times its queries)."""
     config = config or load_ngpc()
-    gpu = _gpu(config)
+    gpu = baseline_gpu(config)
     enc_s, dram, l2, enc_flops = _encoding_cost(app_name, encoding_name, config, gpu)
     mlp_s, mlp_bytes, mlp_flops = _mlp_cost(app_name, encoding_name, gpu)
     return QueryCost(enc_s, mlp_s, _rest_s(app_name, config), dram + mlp_bytes, l2, mlp_flops, enc_flops)
@@ -135,7 +139,7 @@ def _rest_s(app_name: str, config: NgpcConfig) -> float:
     """Remaining kernels per query: (1 - share) / share of the measured GPU's hash-grid
     encoding + MLP time for this app."""
     measured = _measured_gpu(config)
-    gpu = _gpu(measured)
+    gpu = baseline_gpu(measured)
     hash_s = (_encoding_cost(app_name, "multires_hashgrid", measured, gpu)[0]
               + _mlp_cost(app_name, "multires_hashgrid", gpu)[0])
     share = config.encoding_plus_mlp_share
@@ -152,7 +156,7 @@ def gpu_frame(app_name: str, encoding_name: str, width: int, height: int, config
     config = config or load_ngpc()
     q = queries_per_frame(app_name, width, height, samples_per_pixel)
     cost = query_cost(app_name, encoding_name, config)
-    gpu = _gpu(config)
+    gpu = baseline_gpu(config)
     kernels_s = q * (cost.encoding_s + cost.mlp_s)
     launch = 2 * float(gpu.params["launch_overhead_s"])
     dynamic_j = q * (cost.mlp_flops * float(gpu.params["energy_pj_per_fp16_flop"])

@@ -36,7 +36,7 @@ import numpy as np
 from ..errors import SpecError
 from .apps import app, encoding, mlp_network
 from .config import NgpcConfig, load_ngpc
-from .gpu_baseline import gpu_frame, query_cost
+from .gpu_baseline import baseline_gpu, dram_bw_bytes_per_s, gpu_frame, query_cost
 from .tables import resident_fractions, sector_bytes_per_query, table_bytes
 
 __all__ = ["BOTTLENECKS", "NgpcFrame", "ProcessorRates", "ngpc_frame", "ngpc_frames", "processor_rates"]
@@ -121,21 +121,20 @@ def ngpc_frames(app_name: str, encoding_name: str, width: int, height: int, scal
     sf = _check_scaling(scaling_factors)
     base = gpu_frame(app_name, encoding_name, width, height, config, samples_per_pixel)
     rates, cost = processor_rates(app_name, encoding_name, config), query_cost(app_name, encoding_name, config)
-    gpu = _gpu_params(config)
-    dram_bw = gpu["mem_bw_bytes_per_s"] * gpu["bw_fraction"]
+    gpu = baseline_gpu(config)
+    dram_bw = dram_bw_bytes_per_s(gpu)
     limits = np.stack([sf * rates.encoding_queries_per_s, sf * rates.mlp_queries_per_s,
                        np.full(sf.shape, config.l2_bw_bytes_per_s / rates.l2_bytes_per_query),
                        np.full(sf.shape, dram_bw / rates.dram_bytes_per_query if rates.dram_bytes_per_query else np.inf)])
-    ngpc_s = base.queries / limits.min(axis=0)
     rest_fused_s = np.full(sf.shape, base.queries * cost.rest_s / config.fused_rest_speedup)
-    times = np.vstack([base.queries / limits, rest_fused_s])
-    frame_s = np.maximum(ngpc_s, rest_fused_s)
+    times = np.vstack([base.queries / limits, rest_fused_s])      # one row per resource (BOTTLENECKS)
+    ngpc_s, frame_s = times[:-1].max(axis=0), times.max(axis=0)
     area, power = sf * config.area_mm2_per_processor, sf * config.power_w_per_processor
     return {"scaling_factor": sf, "queries": np.full(sf.shape, base.queries), "gpu_frame_s": np.full(sf.shape, base.frame_s),
             "ngpc_s": ngpc_s, "rest_fused_s": rest_fused_s, "frame_s": frame_s, "speedup": base.frame_s / frame_s,
             "fps": 1.0 / frame_s, "bottleneck": np.array(BOTTLENECKS)[times.argmax(axis=0)],
-            "area_mm2": area, "power_w": power, "area_fraction_of_gpu": area / gpu["die_mm2"],
-            "power_fraction_of_gpu": power / gpu["tdp_w"]}
+            "area_mm2": area, "power_w": power, "area_fraction_of_gpu": area / float(gpu.params["die_mm2"]),
+            "power_fraction_of_gpu": power / float(gpu.params["tdp_w"])}
 
 
 def ngpc_frame(app_name: str, encoding_name: str, width: int, height: int, scaling_factor: int,
@@ -147,8 +146,3 @@ def ngpc_frame(app_name: str, encoding_name: str, width: int, height: int, scali
     values = {k: v[0].item() for k, v in row.items()}
     return NgpcFrame(app_name, encoding_name, int(width), int(height), **values)
 
-
-def _gpu_params(config: NgpcConfig) -> dict[str, float]:
-    from ..hardware import load_template
-    params = load_template(config.kernels_template).params
-    return {k: float(params[k]) for k in ("mem_bw_bytes_per_s", "bw_fraction", "die_mm2", "tdp_w")}

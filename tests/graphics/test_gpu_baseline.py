@@ -32,12 +32,6 @@ def test_nerf_mlp_costs_more_than_the_single_network_apps():
     assert 1.2 < nerf.mlp_s / nsdf.mlp_s < 2.5        # 10,240 vs 7,168 MACs, NeRF's extra small layers
 
 
-def test_the_remaining_kernels_follow_the_measured_share():
-    low, high = load_ngpc(encoding_plus_mlp_share=0.5), load_ngpc(encoding_plus_mlp_share=0.9)
-    assert gpu_frame("nvr", "multires_densegrid", *UHD, low).rest_s > 5 * gpu_frame(
-        "nvr", "multires_densegrid", *UHD, high).rest_s
-
-
 def test_more_samples_per_pixel_take_longer():
     assert gpu_frame("nerf", "multires_hashgrid", *UHD, samples_per_pixel=64).frame_s > 1.9 * gpu_frame(
         "nerf", "multires_hashgrid", *UHD, samples_per_pixel=32).frame_s
